@@ -1,0 +1,66 @@
+/**
+ * The Netpoll service: owns nonblocking socket fds and parks the fibers that
+ * wait on them, with readiness from libuv's poller on Node's own event loop.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+import { addon } from "./internal/native.js"
+import * as internal from "./internal/netpoll.js"
+
+/**
+ * Provide it once, with `Netpoll.layer`, to every program that opens
+ * connections or listeners.
+ *
+ * @example
+ * ```ts
+ * import * as Netpoll from "effect-netpoll/Netpoll"
+ * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(TcpStream.connect("127.0.0.1:6379"))
+ * Effect.runPromise(Effect.provide(program, Netpoll.layer))
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export class Netpoll extends Context.Tag("effect-netpoll/Netpoll")<Netpoll, Netpoll.Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace Netpoll {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** `"epoll"`: one edge-triggered epoll fd behind a single uv_poll_t; `"uv_poll"`: one uv_poll_t per fd. */
+    readonly backend: "epoll" | "uv_poll"
+    /** How many fds this Netpoll owns right now (streams, clones, listeners). */
+    readonly size: number
+    /** How many fibers are parked waiting for readiness right now. */
+    readonly waiting: number
+  }
+}
+
+/**
+ * The native backend best suited to this platform: edge-triggered epoll on
+ * Linux, one uv_poll_t per fd elsewhere. Closing the layer's scope closes
+ * every fd it still owns and wakes every fiber parked on one.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.acquire(addon.hasEdgeTriggered))
+
+/**
+ * The portable backend, one uv_poll_t per fd, on every platform. The default
+ * `layer` chooses it where epoll is missing; this one is for comparison and tests.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerUvPoll: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.acquire(false))

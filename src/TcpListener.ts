@@ -1,0 +1,117 @@
+/**
+ * Listening TCP sockets whose `accept` suspends the calling fiber, and `serve`,
+ * which runs one fiber per connection.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/tcpListener.js"
+import type * as NetError from "./NetError.js"
+import type * as Netpoll from "./Netpoll.js"
+import type * as SocketAddr from "./SocketAddr.js"
+import type * as TcpStream from "./TcpStream.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A bound, listening socket, owned by the Scope that bound it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TcpListener {
+  readonly [TypeId]: TypeId
+  /** The listening socket's file descriptor. */
+  readonly fd: number
+  /**
+   * Waits for the next connection; the stream belongs to the caller's Scope. An
+   * accept interrupted while waiting leaves the pending connection to the next caller.
+   */
+  readonly accept: Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope>
+  /** The bound address, with the port the kernel chose for port 0. */
+  readonly localAddr: Effect.Effect<SocketAddr.SocketAddr, NetError.NetError>
+  /** Stops listening now instead of when the Scope closes; idempotent. */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BindOptions {
+  /** The listen(2) backlog; 511 by default. */
+  readonly backlog?: number | undefined
+  /** SO_REUSEPORT, so that several listeners share one port. */
+  readonly reusePort?: boolean | undefined
+  /** IPV6_V6ONLY for IPv6 addresses; the system default when left out. */
+  readonly ipv6Only?: boolean | undefined
+}
+
+/**
+ * Binds and listens, with SO_REUSEADDR so a port can be bound again at once
+ * after its listener closed. Host names are resolved and tried in turn. The
+ * socket closes when the Scope closes.
+ *
+ * @example
+ * ```ts
+ * import * as TcpListener from "effect-netpoll/TcpListener"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const listener = yield* TcpListener.bind("127.0.0.1:0")
+ *   console.log(`listening on ${yield* listener.localAddr}`)
+ * })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bind: (
+  address: SocketAddr.Input,
+  options?: BindOptions
+) => Effect.Effect<TcpListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope> = internal.bind
+
+/**
+ * Accepts forever, running `handler` in a fiber of its own per connection with
+ * the stream in a Scope of its own, closed when the handler ends.
+ *
+ * - A handler's failure or defect is logged and ends only its connection.
+ * - Transient accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED) are
+ *   logged and retried after 5 ms doubling to 1 s; any other accept error fails `serve`.
+ * - With `maxConnections`, at most that many handlers run at once; further
+ *   connections wait in the kernel's backlog.
+ * - Interrupting `serve` interrupts every handler and closes every stream.
+ *
+ * @example
+ * ```ts
+ * import * as TcpListener from "effect-netpoll/TcpListener"
+ * import { Effect } from "effect"
+ *
+ * const echo = Effect.gen(function*() {
+ *   const listener = yield* TcpListener.bind("127.0.0.1:7000")
+ *   return yield* TcpListener.serve(listener, (stream) =>
+ *     Effect.gen(function*() {
+ *       const buf = new Uint8Array(16 * 1024)
+ *       let n: number
+ *       while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
+ *     }))
+ * })
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const serve: <E, R>(
+  listener: TcpListener,
+  handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
+  options?: { readonly maxConnections?: number | undefined }
+) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> = internal.serve

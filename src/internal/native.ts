@@ -1,0 +1,81 @@
+/**
+ * The N-API addon's surface. Every call that can fail returns a negative errno
+ * (`-os.constants.errno.EAGAIN`, ...) instead of throwing; calls throw a plain
+ * `TypeError` only when handed arguments of the wrong JavaScript type.
+ */
+import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
+
+/** Readiness bits delivered in poll batches. Errors and hang-ups set both. */
+export const READABLE = 1
+export const WRITABLE = 2
+
+/** An opaque poller (an epoll fd watched by one uv_poll_t, or one uv_poll_t per fd). */
+export interface PollerHandle {
+  readonly _PollerHandle: unique symbol
+}
+
+export interface Addon {
+  /** `socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)`; family is 4 or 6. Returns the fd. */
+  readonly socket: (family: 4 | 6) => number
+  /** Nonblocking connect; `-EINPROGRESS` means: wait for writability, then read `soError`. */
+  readonly connect: (fd: number, family: 4 | 6, ip: string, port: number) => number
+  readonly bind: (fd: number, family: 4 | 6, ip: string, port: number) => number
+  readonly listen: (fd: number, backlog: number) => number
+  /** `accept4(fd, SOCK_NONBLOCK | SOCK_CLOEXEC)`. Returns the new fd. */
+  readonly accept: (fd: number) => number
+  /** `recv` into `buf[offset, offset + length)`; 0 is end of stream. */
+  readonly read: (fd: number, buf: Uint8Array, offset: number, length: number) => number
+  /** `send(..., MSG_NOSIGNAL)` from `buf[offset, offset + length)`. */
+  readonly write: (fd: number, buf: Uint8Array, offset: number, length: number) => number
+  /** `fcntl(fd, F_DUPFD_CLOEXEC, 0)`. */
+  readonly dup: (fd: number) => number
+  /** how: 0 = SHUT_RD, 1 = SHUT_WR, 2 = SHUT_RDWR. */
+  readonly shutdown: (fd: number, how: 0 | 1 | 2) => number
+  readonly close: (fd: number) => number
+  /** The pending socket error (`getsockopt(SO_ERROR)`) as a positive errno, 0 if none. */
+  readonly soError: (fd: number) => number
+  /** `[family, ip, port]`, or a negative errno. */
+  readonly localAddress: (fd: number) => readonly [4 | 6, string, number] | number
+  readonly peerAddress: (fd: number) => readonly [4 | 6, string, number] | number
+  readonly setNoDelay: (fd: number, on: boolean) => number
+  /** SO_KEEPALIVE, and TCP_KEEPIDLE in whole seconds when `idleSeconds > 0`. */
+  readonly setKeepAlive: (fd: number, on: boolean, idleSeconds: number) => number
+  readonly setReuseAddr: (fd: number, on: boolean) => number
+  readonly setReusePort: (fd: number, on: boolean) => number
+  readonly setV6Only: (fd: number, on: boolean) => number
+
+  /**
+   * A poller on this environment's libuv loop. On each wake-up it writes up to
+   * `batch.length / 2` pairs `(token, events)` into `batch` and calls
+   * `onEvents(count)` through `napi_make_callback`. `edgeTriggered` selects the
+   * Linux epoll backend; `false` selects one uv_poll_t per fd (the portable one).
+   * The poller starts unreferenced: it keeps the loop alive only after `pollerRef(p, true)`.
+   */
+  readonly pollerOpen: (
+    onEvents: (count: number) => void,
+    batch: Int32Array,
+    edgeTriggered: boolean
+  ) => PollerHandle | number
+  /** Registers fd once with a caller-chosen token (a positive int32). */
+  readonly pollerAdd: (poller: PollerHandle, fd: number, token: number) => number
+  /**
+   * Interest for the portable backend: start the fd's uv_poll_t for `events`
+   * (READABLE | WRITABLE), or stop it when 0. It is one-shot: after delivering an
+   * event the handle stops until armed again. A no-op on the edge-triggered backend.
+   */
+  readonly pollerArm: (poller: PollerHandle, fd: number, events: number) => number
+  /** Deregisters fd; must precede `close(fd)`. */
+  readonly pollerDel: (poller: PollerHandle, fd: number) => number
+  /** uv_ref / uv_unref the poller's handle(s) (edge-triggered backend; a no-op otherwise). */
+  readonly pollerRef: (poller: PollerHandle, on: boolean) => void
+  /** Stops and frees the poller; registered fds are deregistered but not closed. Idempotent. */
+  readonly pollerClose: (poller: PollerHandle) => void
+  /** Whether this build has the edge-triggered (epoll) backend. */
+  readonly hasEdgeTriggered: boolean
+}
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+/** Loaded once per module instance (and so once per worker thread). */
+export const addon: Addon = createRequire(import.meta.url)("node-gyp-build")(root)

@@ -1,0 +1,143 @@
+import * as dns from "node:dns"
+import * as net from "node:net"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Equal from "effect/Equal"
+import * as Hash from "effect/Hash"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import * as Predicate from "effect/Predicate"
+import * as NetError from "../NetError.js"
+import type * as SocketAddr from "../SocketAddr.js"
+
+export const TypeId: SocketAddr.TypeId = Symbol.for("effect-netpoll/SocketAddr") as SocketAddr.TypeId
+
+class SocketAddrImpl implements SocketAddr.SocketAddr {
+  readonly [TypeId]: SocketAddr.TypeId = TypeId
+  constructor(
+    readonly family: "IPv4" | "IPv6",
+    readonly address: string,
+    readonly port: number
+  ) {}
+  toString(): string {
+    return this.family === "IPv6" ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`
+  }
+  toJSON() {
+    return { _id: "SocketAddr", family: this.family, address: this.address, port: this.port }
+  }
+  [NodeInspectSymbol]() {
+    return this.toJSON()
+  }
+  [Equal.symbol](that: unknown): boolean {
+    return isSocketAddr(that) && this.address === that.address && this.port === that.port &&
+      this.family === that.family
+  }
+  [Hash.symbol](): number {
+    return Hash.cached(this, Hash.string(this.toString()))
+  }
+}
+
+export const isSocketAddr = (u: unknown): u is SocketAddr.SocketAddr => Predicate.hasProperty(u, TypeId)
+
+/** The addon reports families as 4 and 6. */
+export const familyNumber = (self: SocketAddr.SocketAddr): 4 | 6 => self.family === "IPv4" ? 4 : 6
+
+export const fromNative = (tuple: readonly [4 | 6, string, number]): SocketAddr.SocketAddr =>
+  new SocketAddrImpl(tuple[0] === 4 ? "IPv4" : "IPv6", tuple[1], tuple[2])
+
+const invalid = (input: unknown, reason: string) =>
+  new NetError.InvalidAddress({ address: typeof input === "string" ? input : JSON.stringify(input), reason })
+
+// RFC 1123 host names; an underscore is tolerated because resolvers accept it.
+const hostname = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
+
+interface HostPort {
+  readonly host: string
+  readonly port: number
+  /** Whether `host` is an IP literal, as opposed to a name for DNS. */
+  readonly family: 0 | 4 | 6
+}
+
+const parsePort = (input: unknown, port: unknown): Either.Either<number, NetError.InvalidAddress> => {
+  if (typeof port === "string") {
+    if (!/^\d{1,5}$/.test(port)) return Either.left(invalid(input, `port "${port}" is not a number`))
+    port = Number(port)
+  }
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    return Either.left(invalid(input, `port ${String(port)} is outside 0..65535`))
+  }
+  return Either.right(port)
+}
+
+const checkHost = (input: unknown, host: unknown): Either.Either<{ host: string; family: 0 | 4 | 6 }, NetError.InvalidAddress> => {
+  if (typeof host !== "string" || host === "") return Either.left(invalid(input, "missing host"))
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+  const family = net.isIP(bare)
+  if (family === 4 || family === 6) return Either.right({ host: bare, family })
+  if (bare !== host || !hostname.test(host)) return Either.left(invalid(input, `"${host}" is not a host name or IP address`))
+  return Either.right({ host, family: 0 })
+}
+
+const splitHostPort = (input: Exclude<SocketAddr.Input, SocketAddr.SocketAddr>): Either.Either<HostPort, NetError.InvalidAddress> => {
+  if (typeof input !== "string") {
+    if (typeof input !== "object" || input === null) return Either.left(invalid(input, "expected \"host:port\" or { host, port }"))
+    return Either.flatMap(checkHost(input, input.host), ({ family, host }) =>
+      Either.map(parsePort(input, input.port), (port) => ({ host, port, family })))
+  }
+  const colon = input.lastIndexOf(":")
+  if (colon < 0) return Either.left(invalid(input, "missing port"))
+  const host = input.slice(0, colon)
+  if (!host.startsWith("[") && host.includes(":")) {
+    return Either.left(invalid(input, "an IPv6 address needs brackets, as in \"[::1]:80\""))
+  }
+  return Either.flatMap(checkHost(input, host), ({ family, host }) =>
+    Either.map(parsePort(input, input.slice(colon + 1)), (port) => ({ host, port, family })))
+}
+
+export const parse = (input: SocketAddr.Input): Either.Either<SocketAddr.SocketAddr, NetError.InvalidAddress> => {
+  if (isSocketAddr(input)) return Either.right(input)
+  return Either.flatMap(splitHostPort(input), ({ family, host, port }) =>
+    family === 0
+      ? Either.left(invalid(input, `"${host}" is a host name, not an IP address`))
+      : Either.right(new SocketAddrImpl(family === 4 ? "IPv4" : "IPv6", host, port)))
+}
+
+const lookup = (host: string, input: unknown) =>
+  Effect.async<ReadonlyArray<dns.LookupAddress>, NetError.HostNotFound>((resume) => {
+    let live = true
+    dns.lookup(host, { all: true, verbatim: true }, (err, addresses) => {
+      if (!live) return
+      if (err !== null || addresses.length === 0) {
+        const errno = err?.code
+        resume(Effect.fail(
+          new NetError.HostNotFound({
+            syscall: "getaddrinfo",
+            address: typeof input === "string" ? input : host,
+            ...(errno === undefined ? {} : { errno })
+          })
+        ))
+      } else {
+        resume(Effect.succeed(addresses))
+      }
+    })
+    // getaddrinfo runs on the thread pool and cannot be cancelled; an interrupted
+    // caller simply stops listening for its answer.
+    return Effect.sync(() => {
+      live = false
+    })
+  })
+
+export const resolve = (
+  input: SocketAddr.Input
+): Effect.Effect<ReadonlyArray<SocketAddr.SocketAddr>, NetError.InvalidAddress | NetError.HostNotFound> =>
+  Effect.suspend((): Effect.Effect<
+    ReadonlyArray<SocketAddr.SocketAddr>,
+    NetError.InvalidAddress | NetError.HostNotFound
+  > => {
+    if (isSocketAddr(input)) return Effect.succeed([input])
+    const parsed = splitHostPort(input)
+    if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
+    const { family, host, port } = parsed.right
+    if (family !== 0) return Effect.succeed([new SocketAddrImpl(family === 4 ? "IPv4" : "IPv6", host, port)])
+    return Effect.map(lookup(host, input), (addresses) =>
+      addresses.map((a) => new SocketAddrImpl(a.family === 6 ? "IPv6" : "IPv4", a.address, port)))
+  })

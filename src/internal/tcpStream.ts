@@ -1,0 +1,254 @@
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as NetError from "../NetError.js"
+import { Netpoll } from "../Netpoll.js"
+import type * as SocketAddr from "../SocketAddr.js"
+import type * as TcpStream from "../TcpStream.js"
+import * as errno from "./errno.js"
+import { addon, READABLE, WRITABLE } from "./native.js"
+import * as netpoll from "./netpoll.js"
+import * as socketAddr from "./socketAddr.js"
+
+export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") as TcpStream.TypeId
+
+/** Fails with the errno of a negative return, or succeeds with the address tuple. */
+export const sockAddr = (
+  pollable: netpoll.Pollable,
+  syscall: "getsockname" | "getpeername"
+): Effect.Effect<SocketAddr.SocketAddr, NetError.NetError> =>
+  Effect.suspend(() => {
+    if (pollable.closed) return Effect.fail(errno.closed(syscall))
+    const result = syscall === "getsockname" ? addon.localAddress(pollable.fd) : addon.peerAddress(pollable.fd)
+    return typeof result === "number"
+      ? Effect.fail(errno.fromErrno(result, syscall))
+      : Effect.succeed(socketAddr.fromNative(result))
+  })
+
+const readSome = (
+  self: TcpStreamImpl,
+  buf: Uint8Array,
+  offset: number,
+  length: number
+): Effect.Effect<number, NetError.NetError> =>
+  Effect.suspend(() => {
+    const pollable = self.pollable
+    if (pollable.closed) return Effect.fail(errno.closed("read", self.remote))
+    pollable.readReady = false
+    const n = addon.read(pollable.fd, buf, offset, length)
+    if (n >= 0) return Effect.succeed(n)
+    if (n === -errno.EAGAIN) return Effect.flatMap(pollable.waitRead, () => readSome(self, buf, offset, length))
+    return Effect.fail(errno.fromErrno(n, "read", self.remote))
+  })
+
+const writeSome = (
+  self: TcpStreamImpl,
+  buf: Uint8Array,
+  offset: number,
+  length: number
+): Effect.Effect<number, NetError.NetError> =>
+  Effect.suspend(() => {
+    const pollable = self.pollable
+    if (pollable.closed) return Effect.fail(errno.closed("write", self.remote))
+    pollable.writeReady = false
+    const n = addon.write(pollable.fd, buf, offset, length)
+    if (n >= 0) return Effect.succeed(n)
+    if (n === -errno.EAGAIN) return Effect.flatMap(pollable.waitWrite, () => writeSome(self, buf, offset, length))
+    return Effect.fail(errno.fromErrno(n, "write", self.remote))
+  })
+
+const readExactFrom = (self: TcpStreamImpl, buf: Uint8Array, offset: number): Effect.Effect<void, NetError.NetError> =>
+  offset === buf.length ? Effect.void : Effect.flatMap(
+    readSome(self, buf, offset, buf.length - offset),
+    (n) =>
+      n === 0
+        ? Effect.fail(new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: offset }))
+        : readExactFrom(self, buf, offset + n)
+  )
+
+const writeAllFrom = (self: TcpStreamImpl, buf: Uint8Array, offset: number): Effect.Effect<void, NetError.NetError> =>
+  offset === buf.length
+    ? Effect.void
+    : Effect.flatMap(writeSome(self, buf, offset, buf.length - offset), (n) => writeAllFrom(self, buf, offset + n))
+
+const closedOrZero = (self: TcpStreamImpl, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
+  Effect.suspend(() => self.pollable.closed ? Effect.fail(errno.closed(syscall, self.remote)) : Effect.succeed(0))
+
+const setOption = (self: TcpStreamImpl, syscall: string, f: (fd: number) => number): Effect.Effect<void, NetError.NetError> =>
+  Effect.suspend(() => {
+    if (self.pollable.closed) return Effect.fail(errno.closed(syscall, self.remote))
+    const rc = f(self.pollable.fd)
+    return rc < 0 ? Effect.fail(errno.fromErrno(rc, syscall, self.remote)) : Effect.void
+  })
+
+const shutdownHow = { read: 0, write: 1, both: 2 } as const
+
+class TcpStreamImpl implements TcpStream.TcpStream {
+  readonly [TypeId]: TcpStream.TypeId = TypeId
+  // One lock per direction: concurrent readers (or writers) run one whole call at a time.
+  readonly readLock = Effect.unsafeMakeSemaphore(1)
+  readonly writeLock = Effect.unsafeMakeSemaphore(1)
+
+  constructor(
+    readonly pollable: netpoll.Pollable,
+    /** The peer as text, for error messages; known from connect, looked up lazily otherwise. */
+    public remote: string | undefined
+  ) {}
+
+  get fd(): number {
+    return this.pollable.fd
+  }
+
+  read(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
+    return buf.length === 0 ? closedOrZero(this, "read") : this.readLock.withPermits(1)(readSome(this, buf, 0, buf.length))
+  }
+
+  write(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
+    return buf.length === 0
+      ? closedOrZero(this, "write")
+      : this.writeLock.withPermits(1)(writeSome(this, buf, 0, buf.length))
+  }
+
+  readExact(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
+    return buf.length === 0
+      ? Effect.asVoid(closedOrZero(this, "read"))
+      : this.readLock.withPermits(1)(readExactFrom(this, buf, 0))
+  }
+
+  writeAll(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
+    return buf.length === 0
+      ? Effect.asVoid(closedOrZero(this, "write"))
+      : this.writeLock.withPermits(1)(writeAllFrom(this, buf, 0))
+  }
+
+  get tryClone(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
+    return Effect.flatMap(Effect.scope, (scope) =>
+      Effect.uninterruptible(Effect.suspend(() => {
+        const pollable = this.pollable
+        if (pollable.closed) return Effect.fail(errno.closed("dup", this.remote))
+        const fd = addon.dup(pollable.fd)
+        if (fd < 0) return Effect.fail(errno.fromErrno(fd, "dup", this.remote))
+        const clone = pollable.poller.register(fd, "read", "write")
+        if (!(clone instanceof netpoll.Pollable)) return Effect.fail(clone)
+        return Effect.as(Scope.addFinalizer(scope, clone.closeEffect), new TcpStreamImpl(clone, this.remote))
+      })))
+  }
+
+  get peerAddr(): Effect.Effect<SocketAddr.SocketAddr, NetError.NetError> {
+    return sockAddr(this.pollable, "getpeername")
+  }
+
+  get localAddr(): Effect.Effect<SocketAddr.SocketAddr, NetError.NetError> {
+    return sockAddr(this.pollable, "getsockname")
+  }
+
+  shutdown(how: "read" | "write" | "both"): Effect.Effect<void, NetError.NetError> {
+    return Effect.suspend(() => {
+      const pollable = this.pollable
+      if (pollable.closed) return Effect.fail(errno.closed("shutdown", this.remote))
+      const rc = addon.shutdown(pollable.fd, shutdownHow[how])
+      if (rc < 0 && rc !== -errno.ENOTCONN) return Effect.fail(errno.fromErrno(rc, "shutdown", this.remote))
+      // Parked fibers of the shut direction retry now: reads see 0, writes see EPIPE.
+      pollable.ready(how === "read" ? READABLE : how === "write" ? WRITABLE : READABLE | WRITABLE)
+      return Effect.void
+    })
+  }
+
+  setNoDelay(on: boolean): Effect.Effect<void, NetError.NetError> {
+    return setOption(this, "setsockopt", (fd) => addon.setNoDelay(fd, on))
+  }
+
+  setKeepAlive(on: boolean, initialDelayMillis?: number): Effect.Effect<void, NetError.NetError> {
+    return setOption(this, "setsockopt", (fd) => addon.setKeepAlive(fd, on, keepIdleSeconds(initialDelayMillis)))
+  }
+
+  get close(): Effect.Effect<void> {
+    return this.pollable.closeEffect
+  }
+
+  toString(): string {
+    return `TcpStream(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
+  }
+}
+
+const keepIdleSeconds = (millis: number | undefined): number =>
+  millis === undefined || !(millis > 0) ? 0 : Math.max(1, Math.ceil(millis / 1000))
+
+/** Wraps a connected fd that the caller has already registered and scoped. */
+export const fromPollable = (pollable: netpoll.Pollable, remote: string | undefined): TcpStream.TcpStream =>
+  new TcpStreamImpl(pollable, remote)
+
+const applyOptions = (pollable: netpoll.Pollable, options: TcpStream.ConnectOptions | undefined, address: string) => {
+  const fd = pollable.fd
+  let rc = addon.setNoDelay(fd, options?.noDelay ?? true)
+  if (rc >= 0 && options?.keepAlive !== undefined && options.keepAlive !== false) {
+    rc = addon.setKeepAlive(fd, true, keepIdleSeconds(options.keepAlive === true ? undefined : options.keepAlive))
+  }
+  return rc < 0 ? errno.fromErrno(rc, "setsockopt", address) : undefined
+}
+
+/**
+ * Completes a nonblocking connect: wait for writability, read SO_ERROR, and
+ * confirm with getpeername (a wake-up can come before the handshake ends).
+ */
+const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Effect<void, NetError.NetError> =>
+  Effect.flatMap(pollable.waitWrite, () => {
+    const error = addon.soError(pollable.fd)
+    if (error !== 0) return Effect.fail(errno.fromErrno(error < 0 ? error : -error, "connect", address))
+    const peer = addon.peerAddress(pollable.fd)
+    if (typeof peer !== "number") return Effect.void
+    return peer === -errno.ENOTCONN ? awaitConnected(pollable, address) : Effect.fail(errno.fromErrno(peer, "connect", address))
+  })
+
+const connectOne = (
+  poller: netpoll.Poller,
+  scope: Scope.Scope,
+  addr: SocketAddr.SocketAddr,
+  options: TcpStream.ConnectOptions | undefined
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
+  Effect.uninterruptibleMask((restore) => {
+    const address = String(addr)
+    const family = socketAddr.familyNumber(addr)
+    const fd = addon.socket(family)
+    if (fd < 0) return Effect.fail(errno.fromErrno(fd, "socket", address))
+    const pollable = poller.register(fd, "read", "connect")
+    if (!(pollable instanceof netpoll.Pollable)) return Effect.fail(pollable)
+    const optionError = applyOptions(pollable, options, address)
+    if (optionError !== undefined) {
+      pollable.close()
+      return Effect.fail(optionError)
+    }
+    // Readiness seen before the connect started says nothing about it.
+    pollable.writeReady = false
+    const rc = addon.connect(fd, family, addr.address, addr.port)
+    const connected = rc === 0
+      ? Effect.void
+      : rc === -errno.EINPROGRESS
+      ? restore(awaitConnected(pollable, address))
+      : Effect.fail(errno.fromErrno(rc, "connect", address))
+    return Effect.onExit(connected, (exit) => {
+      if (Exit.isFailure(exit)) return pollable.closeEffect
+      pollable.writeSyscall = "write"
+      return Scope.addFinalizer(scope, pollable.closeEffect)
+    }).pipe(Effect.as(fromPollable(pollable, address)))
+  })
+
+const tryEach = (
+  poller: netpoll.Poller,
+  scope: Scope.Scope,
+  addrs: ReadonlyArray<SocketAddr.SocketAddr>,
+  index: number,
+  options: TcpStream.ConnectOptions | undefined
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
+  index === addrs.length - 1
+    ? connectOne(poller, scope, addrs[index]!, options)
+    : Effect.catchAll(connectOne(poller, scope, addrs[index]!, options), () => tryEach(poller, scope, addrs, index + 1, options))
+
+export const connect = (
+  address: SocketAddr.Input,
+  options?: TcpStream.ConnectOptions
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Netpoll | Scope.Scope> =>
+  Effect.flatMap(socketAddr.resolve(address), (addrs) =>
+    Effect.flatMap(Netpoll, (service) =>
+      Effect.flatMap(Effect.scope, (scope) =>
+        tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
