@@ -1,0 +1,72 @@
+/**
+ * An echo client: sends lines, prints what comes back, and exits.
+ *
+ *   npx tsx examples/echo-client.ts [address] [line ...]
+ *
+ * The address comes from the first argument, else from $ECHO_ADDR, else
+ * 127.0.0.1:7007. Without lines it sends a default set.
+ */
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { Netpoll, TcpStream } from "effect-netpoll"
+
+const address = process.argv[2] ?? process.env.ECHO_ADDR ?? "127.0.0.1:7007"
+const lines = process.argv.length > 3 ? process.argv.slice(3) : ["hello", "effect-netpoll", "goodbye"]
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+const main = Effect.gen(function*() {
+  const stream = yield* TcpStream.connect(address)
+  console.log(`connected to ${yield* stream.peerAddr} from ${yield* stream.localAddr}`)
+
+  // Whatever arrived after the last newline waits here for the next line.
+  let pending = new Uint8Array(0)
+  const buf = new Uint8Array(64 * 1024)
+  const readLine = Effect.gen(function*() {
+    while (true) {
+      const newline = pending.indexOf(10)
+      if (newline >= 0) {
+        const line = decoder.decode(pending.subarray(0, newline))
+        pending = pending.slice(newline + 1)
+        return line
+      }
+      const n = yield* stream.read(buf)
+      if (n === 0) return yield* Effect.fail(new Error("the server closed the connection mid-line"))
+      const next = new Uint8Array(pending.length + n)
+      next.set(pending)
+      next.set(buf.subarray(0, n), pending.length)
+      pending = next
+    }
+  })
+
+  for (const line of lines) {
+    console.log(`> ${line}`)
+    yield* stream.writeAll(encoder.encode(`${line}\n`))
+    const echoed = yield* readLine
+    console.log(`< ${echoed}`)
+    if (echoed !== line) return yield* Effect.fail(new Error(`expected "${line}", got "${echoed}"`))
+  }
+
+  // Half-close: the server reads 0, ends its handler and closes; we then read 0.
+  yield* stream.shutdown("write")
+  const rest = yield* stream.read(buf)
+  console.log(rest === 0 ? "server closed the connection" : `unexpected ${rest} more bytes`)
+  console.log(`${lines.length} lines echoed`)
+}).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
+
+const fiber = Effect.runFork(main)
+const stop = () => Effect.runFork(Fiber.interrupt(fiber))
+process.once("SIGINT", stop)
+process.once("SIGTERM", stop)
+fiber.addObserver((exit) => {
+  process.off("SIGINT", stop)
+  process.off("SIGTERM", stop)
+  if (Exit.isFailure(exit)) {
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      console.log("interrupted")
+    } else {
+      console.error(`echo-client failed: ${Cause.pretty(exit.cause)}`)
+    }
+    process.exitCode = 1
+  }
+})

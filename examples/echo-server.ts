@@ -1,0 +1,55 @@
+/**
+ * An echo server: every byte a client sends comes back to it.
+ *
+ *   npx tsx examples/echo-server.ts [address]
+ *
+ * The address comes from the first argument, else from $ECHO_ADDR, else
+ * 127.0.0.1:7007; port 0 lets the kernel choose. Ctrl-C stops it: interrupting
+ * `serve` interrupts every handler and closes every connection.
+ */
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { Netpoll, TcpListener, type TcpStream } from "effect-netpoll"
+
+const address = process.argv[2] ?? process.env.ECHO_ADDR ?? "127.0.0.1:7007"
+
+// One fiber per connection: read what is there, write it all back, until the
+// client shuts its side down (read returns 0). The stream closes with its Scope
+// when this handler returns.
+const echo = (stream: TcpStream.TcpStream) =>
+  Effect.gen(function*() {
+    const peer = String(yield* stream.peerAddr)
+    console.log(`accepted ${peer}`)
+    const buf = new Uint8Array(64 * 1024)
+    let total = 0
+    while (true) {
+      const n = yield* stream.read(buf)
+      if (n === 0) break
+      yield* stream.writeAll(buf.subarray(0, n))
+      total += n
+    }
+    console.log(`closed ${peer} after echoing ${total} bytes`)
+  }).pipe(
+    Effect.catchAll((error) => Effect.sync(() => console.log(`connection failed: ${error.message}`)))
+  )
+
+const main = Effect.gen(function*() {
+  const listener = yield* TcpListener.bind(address)
+  console.log(`echo server listening on ${yield* listener.localAddr}`)
+  return yield* TcpListener.serve(listener, echo)
+}).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
+
+const fiber = Effect.runFork(main)
+const stop = () => {
+  console.log("shutting down")
+  Effect.runFork(Fiber.interrupt(fiber))
+}
+process.once("SIGINT", stop)
+process.once("SIGTERM", stop)
+fiber.addObserver((exit) => {
+  process.off("SIGINT", stop)
+  process.off("SIGTERM", stop)
+  if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+    console.error(Cause.pretty(exit.cause))
+    process.exitCode = 1
+  }
+})

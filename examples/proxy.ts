@@ -1,0 +1,76 @@
+/**
+ * A TCP proxy: accepts connections and relays each one to an upstream server.
+ *
+ *   npx tsx examples/proxy.ts [listen-address] [upstream-address]
+ *
+ * Addresses come from the arguments, else from $PROXY_LISTEN and
+ * $PROXY_UPSTREAM, else 127.0.0.1:7008 and 127.0.0.1:7007 (the echo server's
+ * default). Port 0 lets the kernel choose. Ctrl-C stops it.
+ *
+ * Each direction is one fiber that reads one handle and writes a `tryClone` of
+ * the other; at end of stream it shuts down the far side's write half, so a
+ * half-close travels through the proxy as it would over a direct connection.
+ */
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+
+const listenAddress = process.argv[2] ?? process.env.PROXY_LISTEN ?? "127.0.0.1:7008"
+const upstreamAddress = process.argv[3] ?? process.env.PROXY_UPSTREAM ?? "127.0.0.1:7007"
+
+/** Copies `from` into `to` until end of stream, then shuts `to`'s write side. */
+const pipe = (from: TcpStream.TcpStream, to: TcpStream.TcpStream) =>
+  Effect.gen(function*() {
+    const buf = new Uint8Array(64 * 1024)
+    let total = 0
+    while (true) {
+      const n = yield* from.read(buf)
+      if (n === 0) break
+      yield* to.writeAll(buf.subarray(0, n))
+      total += n
+    }
+    yield* to.shutdown("write")
+    return total
+  })
+
+let nextId = 1
+
+const relay = (client: TcpStream.TcpStream) =>
+  Effect.gen(function*() {
+    const id = nextId++
+    const peer = String(yield* client.peerAddr)
+    const upstream = yield* TcpStream.connect(upstreamAddress)
+    console.log(`#${id} ${peer} -> ${yield* upstream.peerAddr}`)
+    // Second handles on both connections, closed with this handler's Scope.
+    const clientWriter = yield* client.tryClone
+    const upstreamWriter = yield* upstream.tryClone
+    // If one direction fails, the other is interrupted.
+    const [sent, received] = yield* Effect.all([
+      pipe(client, upstreamWriter),
+      pipe(upstream, clientWriter)
+    ], { concurrency: 2 })
+    console.log(`#${id} done: ${sent} bytes up, ${received} bytes down`)
+  }).pipe(
+    Effect.catchAll((error) => Effect.sync(() => console.log(`connection failed: ${error.message}`)))
+  )
+
+const main = Effect.gen(function*() {
+  const listener = yield* TcpListener.bind(listenAddress)
+  console.log(`proxy listening on ${yield* listener.localAddr}, upstream ${upstreamAddress}`)
+  return yield* TcpListener.serve(listener, relay)
+}).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
+
+const fiber = Effect.runFork(main)
+const stop = () => {
+  console.log("shutting down")
+  Effect.runFork(Fiber.interrupt(fiber))
+}
+process.once("SIGINT", stop)
+process.once("SIGTERM", stop)
+fiber.addObserver((exit) => {
+  process.off("SIGINT", stop)
+  process.off("SIGTERM", stop)
+  if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+    console.error(Cause.pretty(exit.cause))
+    process.exitCode = 1
+  }
+})

@@ -1,0 +1,56 @@
+/*
+ * Shared declarations of the effect-netpoll addon.
+ *
+ * Conventions (the contract is src/internal/native.ts):
+ * - a syscall failure is returned to JS as -errno, never thrown;
+ * - a JS argument of the wrong type (or a buffer range outside its array) throws
+ *   a TypeError / RangeError, and the C function returns NULL with it pending;
+ * - no mutable globals: all state hangs off a poller, and each poller registers
+ *   its own environment cleanup hook, so worker threads are independent.
+ */
+#ifndef NETPOLL_H
+#define NETPOLL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <node_api.h>
+
+/* Readiness bits delivered in poll batches (READABLE / WRITABLE in native.ts). */
+#define NP_READABLE 1
+#define NP_WRITABLE 2
+
+/* Exports registration, one per file. Return false with an exception pending. */
+bool np_sockets_init(napi_env env, napi_value exports);
+bool np_poller_init(napi_env env, napi_value exports);
+
+/* Argument helpers (module.c). Each returns false with a JS exception pending. */
+bool np_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv);
+/* A Number that is a safe integer (|x| <= 2^53 - 1), else TypeError. */
+bool np_int(napi_env env, napi_value v, const char* what, int64_t* out);
+/* A boolean, else TypeError. */
+bool np_bool(napi_env env, napi_value v, const char* what, bool* out);
+/* A Uint8Array and an in-range [offset, offset + length) of it (TypeError / RangeError). */
+bool np_bytes(napi_env env, napi_value buf, napi_value off, napi_value len,
+              uint8_t** data, size_t* n);
+/* Throws a generic Error for a failed napi_* call unless an exception is already pending. */
+void np_throw_status(napi_env env, napi_status status);
+
+/* Wraps a result (fd, byte count, 0 or -errno) as a JS number; NULL on failure. */
+napi_value np_num(napi_env env, int64_t v);
+
+/* fd arguments: negative (or beyond int) fds map to -EBADF, never to a syscall. */
+static inline bool np_fd_ok(int64_t fd) { return fd >= 0 && fd <= INT32_MAX; }
+
+/* Evaluates a napi_* call; on failure throws (if nothing is pending) and returns NULL. */
+#define NP_CALL(env, call)                                                     \
+  do {                                                                         \
+    napi_status np_status_ = (call);                                           \
+    if (np_status_ != napi_ok) {                                               \
+      np_throw_status((env), np_status_);                                      \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+#endif

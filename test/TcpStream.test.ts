@@ -1,0 +1,535 @@
+import { describe, expect, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import type * as NetError from "../src/NetError.js"
+import * as Netpoll from "../src/Netpoll.js"
+import * as SocketAddr from "../src/SocketAddr.js"
+import * as TcpListener from "../src/TcpListener.js"
+import * as TcpStream from "../src/TcpStream.js"
+import { isOpen } from "./utils/fds.js"
+import { bound, bytes, netServer, pair, readToEnd, text } from "./utils/peers.js"
+
+const backends = [["epoll", Netpoll.layer], ["uv_poll", Netpoll.layerUvPoll]] as const
+
+/** A port with nothing listening: bound once, then released. */
+const closedPort = Effect.scoped(
+  Effect.flatMap(TcpListener.bind("127.0.0.1:0"), (listener) => Effect.map(listener.localAddr, (a) => a.port))
+)
+
+/**
+ * Forks `op` on a stream whose send buffer is full, so that it parks: fills the
+ * buffer first, and fills again whenever the kernel found more room after all.
+ * Returns the parked fiber and how many bytes were written, `op` excluded.
+ */
+const parkBehindFullBuffer = <A, E>(stream: TcpStream.TcpStream, op: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const chunk = new Uint8Array(64 * 1024)
+    let written = 0
+    for (let attempt = 0; attempt < 50; attempt++) {
+      while (true) {
+        const n = yield* Effect.option(Effect.timeout(stream.write(chunk), "100 millis"))
+        if (n._tag === "None") break
+        written += n.value
+      }
+      const fiber = yield* Effect.fork(op)
+      yield* Effect.sleep("50 millis")
+      const done = fiber.unsafePoll()
+      if (done === null) return { fiber, written }
+      if (Exit.isSuccess(done) && typeof done.value === "number") written += done.value
+    }
+    throw new Error("the send buffer never filled")
+  })
+
+for (const [backend, netpollLayer] of backends) {
+  layer(netpollLayer, { excludeTestServices: true })(`TcpStream (${backend})`, (it) => {
+    it.effect("the layer reports its backend", () =>
+      Effect.gen(function*() {
+        const service = yield* Netpoll.Netpoll
+        expect(service.backend).toBe(backend)
+      }))
+
+    describe("read and write", () => {
+      it.scoped("bytes written on one side are read on the other, over IPv4", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair("127.0.0.1")
+          yield* client.writeAll(bytes("hello"))
+          const buf = new Uint8Array(5)
+          yield* bound(server.readExact(buf))
+          expect(text(buf)).toBe("hello")
+          yield* server.writeAll(bytes("world"))
+          yield* bound(client.readExact(buf))
+          expect(text(buf)).toBe("world")
+        }))
+
+      it.scoped("bytes written on one side are read on the other, over IPv6", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair("::1")
+          expect((yield* client.peerAddr).family).toBe("IPv6")
+          yield* client.writeAll(bytes("over v6"))
+          const buf = new Uint8Array(7)
+          yield* bound(server.readExact(buf))
+          expect(text(buf)).toBe("over v6")
+        }))
+
+      it.scoped("read resolves with what is available, not a full buffer", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          yield* client.writeAll(bytes("abc"))
+          const buf = new Uint8Array(1024)
+          const n = yield* bound(server.read(buf))
+          expect(n).toBe(3)
+          expect(text(buf.subarray(0, n))).toBe("abc")
+        }))
+
+      it.scoped("read returns 0 at end of stream, and again after", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          yield* client.writeAll(bytes("last"))
+          yield* client.close
+          const buf = new Uint8Array(16)
+          expect(yield* bound(server.read(buf))).toBe(4)
+          expect(yield* bound(server.read(buf))).toBe(0)
+          expect(yield* bound(server.read(buf))).toBe(0)
+        }))
+
+      it.scoped("an empty read returns 0 at once and never latches end of stream", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          expect(yield* server.read(new Uint8Array(0))).toBe(0)
+          yield* client.writeAll(bytes("x"))
+          const buf = new Uint8Array(1)
+          expect(yield* bound(server.read(buf))).toBe(1)
+          expect(text(buf)).toBe("x")
+        }))
+
+      it.scoped("an empty write returns 0 at once", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          expect(yield* client.write(new Uint8Array(0))).toBe(0)
+          yield* client.writeAll(new Uint8Array(0))
+        }))
+
+      it.scoped("write may write fewer bytes than asked when the send buffer fills", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          const big = new Uint8Array(64 * 1024 * 1024)
+          const n = yield* bound(client.write(big))
+          expect(n).toBeGreaterThan(0)
+          expect(n).toBeLessThan(big.length)
+        }))
+
+      it.scoped("writeAll and readExact move 32 MiB intact while both sides run", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const data = new Uint8Array(32 * 1024 * 1024)
+          for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 13)) & 0xff
+          const received = new Uint8Array(data.length)
+          yield* bound(Effect.all([client.writeAll(data), server.readExact(received)], { concurrency: 2 }))
+          expect(Buffer.compare(received, data)).toBe(0)
+        }))
+
+      it.scoped("readExact fails with UnexpectedEof carrying the bytes it read", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          yield* client.writeAll(bytes("short"))
+          yield* client.shutdown("write")
+          const error = yield* Effect.flip(bound(server.readExact(new Uint8Array(10))))
+          expect(error._tag).toBe("UnexpectedEof")
+          expect(error._tag === "UnexpectedEof" && error.bytesRead).toBe(5)
+        }))
+
+      it.scoped("a parked read suspends the fiber, not the event loop", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const reader = yield* Effect.fork(server.read(new Uint8Array(8)))
+          const timerFired = yield* Effect.promise(() => new Promise<boolean>((r) => setTimeout(() => r(true), 20)))
+          expect(timerFired).toBe(true)
+          yield* client.writeAll(bytes("ok"))
+          expect(yield* bound(Fiber.join(reader))).toBe(2)
+        }))
+    })
+
+    describe("cancellation", () => {
+      it.scoped("an interrupted read consumes nothing and never writes into its buffer", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const first = new Uint8Array(16)
+          const fiber = yield* Effect.fork(server.read(first))
+          yield* Effect.sleep("20 millis")
+          yield* Fiber.interrupt(fiber)
+          yield* client.writeAll(bytes("for the next one"))
+          const second = new Uint8Array(16)
+          yield* bound(server.readExact(second))
+          expect(text(second)).toBe("for the next one")
+          expect(first.every((b) => b === 0)).toBe(true)
+        }))
+
+      it.scoped("a read that times out leaves the connection usable", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const timedOut = yield* Effect.option(Effect.timeout(server.read(new Uint8Array(4)), "30 millis"))
+          expect(timedOut._tag).toBe("None")
+          yield* client.writeAll(bytes("late"))
+          const buf = new Uint8Array(4)
+          yield* bound(server.readExact(buf))
+          expect(text(buf)).toBe("late")
+        }))
+
+      it.scoped("an interrupted write sends nothing: the peer gets exactly the bytes reported written", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const { fiber, written } = yield* parkBehindFullBuffer(client, client.write(new Uint8Array(1024).fill(1)))
+          yield* Fiber.interrupt(fiber)
+          yield* client.shutdown("write")
+          const received = yield* bound(readToEnd(server))
+          expect(received.length).toBe(written)
+        }))
+
+      it.scoped("an interrupted connect closes its socket at once", () =>
+        Effect.gen(function*() {
+          // 192.0.2.1 (TEST-NET-1) is unroutable; a connect to it never completes,
+          // so this only ever sends a SYN that goes nowhere, if a route exists at all.
+          const exit = yield* Effect.exit(Effect.scoped(
+            Effect.timeout(TcpStream.connect("192.0.2.1:9"), "50 millis")
+          ))
+          expect(Exit.isFailure(exit)).toBe(true)
+          const service = yield* Netpoll.Netpoll
+          expect(service.size).toBe(0)
+        }))
+    })
+
+    describe("tryClone", () => {
+      it.scoped("both handles see one byte stream, and the clone is a new fd", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const clone = yield* client.tryClone
+          expect(clone.fd).not.toBe(client.fd)
+          yield* client.writeAll(bytes("ab"))
+          yield* clone.writeAll(bytes("cd"))
+          const buf = new Uint8Array(4)
+          yield* bound(server.readExact(buf))
+          expect(text(buf)).toBe("abcd")
+          yield* server.writeAll(bytes("xy"))
+          const one = new Uint8Array(1)
+          yield* bound(clone.readExact(one))
+          expect(text(one)).toBe("x")
+          yield* bound(client.readExact(one))
+          expect(text(one)).toBe("y")
+        }))
+
+      it.scoped("closing one handle leaves the other open; the peer sees EOF only after both", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const clone = yield* client.tryClone
+          yield* client.close
+          expect(isOpen(client.fd) && client.fd === clone.fd).toBe(false)
+          expect(isOpen(clone.fd)).toBe(true)
+          yield* clone.writeAll(bytes("still here"))
+          const buf = new Uint8Array(10)
+          yield* bound(server.readExact(buf))
+          expect(text(buf)).toBe("still here")
+          const eof = yield* Effect.fork(server.read(buf))
+          yield* Effect.sleep("20 millis")
+          expect(eof.unsafePoll()).toBe(null)
+          yield* clone.close
+          expect(yield* bound(Fiber.join(eof))).toBe(0)
+        }))
+
+      it.scoped("a reader fiber on the clone and a writer on the original run full duplex", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const reader = yield* client.tryClone
+          const size = 4 * 1024 * 1024
+          const echo = Effect.gen(function*() {
+            const buf = new Uint8Array(64 * 1024)
+            let total = 0
+            while (total < size) {
+              const n = yield* server.read(buf)
+              total += n
+              yield* server.writeAll(buf.subarray(0, n))
+            }
+          })
+          const received = new Uint8Array(size)
+          yield* bound(Effect.all([
+            echo,
+            client.writeAll(new Uint8Array(size).fill(7)),
+            reader.readExact(received)
+          ], { concurrency: 3 }))
+          expect(received.every((b) => b === 7)).toBe(true)
+        }))
+
+      it.scoped("the clone belongs to the Scope that asked for it", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          const cloneFd = yield* Effect.scoped(Effect.map(client.tryClone, (clone) => clone.fd))
+          expect(isOpen(cloneFd)).toBe(false)
+          expect(isOpen(client.fd)).toBe(true)
+        }))
+    })
+
+    describe("shutdown", () => {
+      it.scoped("shutdown(\"write\"): the peer reads 0 and our reads go on", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          yield* client.shutdown("write")
+          expect(yield* bound(server.read(new Uint8Array(4)))).toBe(0)
+          yield* server.writeAll(bytes("back"))
+          const buf = new Uint8Array(4)
+          yield* bound(client.readExact(buf))
+          expect(text(buf)).toBe("back")
+        }))
+
+      it.scoped("a write after our own shutdown(\"write\") fails with BrokenPipe", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          yield* client.shutdown("write")
+          const error = yield* Effect.flip(client.write(bytes("no")))
+          expect(error._tag).toBe("BrokenPipe")
+          expect(error.syscall).toBe("write")
+          expect(error.errno).toBe("EPIPE")
+        }))
+
+      it.scoped("shutdown(\"read\"): our reads return what is buffered, then 0", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          yield* client.writeAll(bytes("buffered"))
+          const peek = new Uint8Array(1)
+          yield* bound(server.readExact(peek))
+          yield* server.shutdown("read")
+          const rest = yield* bound(readToEnd(server))
+          expect(text(rest)).toBe("uffered")
+        }))
+
+      it.scoped("shutdown(\"read\") wakes a parked reader with 0", () =>
+        Effect.gen(function*() {
+          const { server } = yield* pair()
+          const reader = yield* Effect.fork(server.read(new Uint8Array(4)))
+          yield* Effect.sleep("20 millis")
+          yield* server.shutdown("read")
+          expect(yield* bound(Fiber.join(reader))).toBe(0)
+        }))
+
+      it.scoped("shutdown is idempotent and succeeds on a connection already gone", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          yield* client.shutdown("write")
+          yield* client.shutdown("write")
+          yield* client.shutdown("both")
+          yield* server.close
+          yield* client.shutdown("both")
+        }))
+    })
+
+    describe("close", () => {
+      it.scoped("close is idempotent and closes the fd", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          const fd = client.fd
+          yield* client.close
+          yield* client.close
+          expect(isOpen(fd)).toBe(false)
+        }))
+
+      it.scoped("fibers parked on a handle wake at once with SocketClosed when it closes", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          const reader = yield* Effect.fork(Effect.flip(client.read(new Uint8Array(4))))
+          const { fiber: writer } = yield* parkBehindFullBuffer(client, Effect.flip(client.write(new Uint8Array(4))))
+          expect(reader.unsafePoll()).toBe(null)
+          yield* client.close
+          const [readError, writeError] = yield* bound(Fiber.join(Fiber.zip(reader, writer)))
+          expect(readError._tag).toBe("SocketClosed")
+          expect(writeError._tag).toBe("SocketClosed")
+        }))
+
+      it.scoped("every call after close fails with SocketClosed, empty ones included", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          yield* client.close
+          const calls = [
+            client.read(new Uint8Array(4)),
+            client.read(new Uint8Array(0)),
+            client.write(new Uint8Array(4)),
+            client.write(new Uint8Array(0)),
+            client.readExact(new Uint8Array(0)),
+            client.writeAll(new Uint8Array(4)),
+            client.tryClone,
+            client.peerAddr,
+            client.localAddr,
+            client.shutdown("both"),
+            client.setNoDelay(true),
+            client.setKeepAlive(true, 1000)
+          ] as ReadonlyArray<Effect.Effect<unknown, NetError.NetError, Scope.Scope>>
+          for (const call of calls) {
+            const error = yield* Effect.flip(Effect.scoped(call))
+            expect(error._tag).toBe("SocketClosed")
+          }
+        }))
+
+      it.scoped("a closed handle never touches the fd number the kernel reuses", () =>
+        Effect.gen(function*() {
+          const first = yield* pair()
+          const fd = first.client.fd
+          yield* first.client.close
+          let reused: TcpStream.TcpStream | TcpListener.TcpListener | undefined
+          for (let i = 0; i < 8 && reused === undefined; i++) {
+            const next = yield* pair()
+            for (const s of [next.listener, next.client, next.server]) if (s.fd === fd) reused = s
+          }
+          expect(reused).toBeDefined()
+          expect((yield* Effect.flip(first.client.write(bytes("x"))))._tag).toBe("SocketClosed")
+          expect((yield* Effect.flip(first.client.shutdown("both")))._tag).toBe("SocketClosed")
+          yield* first.client.close
+          expect(isOpen(fd)).toBe(true)
+          expect((yield* reused!.localAddr).port).toBeGreaterThan(0)
+        }))
+    })
+
+    describe("concurrent callers", () => {
+      it.scoped("two writeAlls never interleave their bytes", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const size = 2 * 1024 * 1024
+          yield* Effect.fork(Effect.all([
+            client.writeAll(new Uint8Array(size).fill(0x61)),
+            client.writeAll(new Uint8Array(size).fill(0x62))
+          ], { concurrency: 2 }).pipe(Effect.zipRight(client.shutdown("write"))))
+          const received = yield* bound(readToEnd(server))
+          expect(received.length).toBe(2 * size)
+          const first = received[0]!
+          expect(received.subarray(0, size).every((b) => b === first)).toBe(true)
+          expect(received.subarray(size).every((b) => b === (first === 0x61 ? 0x62 : 0x61))).toBe(true)
+        }))
+
+      it.scoped("two readExacts never split one message between them", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const a = new Uint8Array(6)
+          const b = new Uint8Array(6)
+          const readers = yield* Effect.fork(Effect.all([server.readExact(a), server.readExact(b)], { concurrency: 2 }))
+          for (const piece of ["AAA", "AAAB", "BBBBB"]) {
+            yield* client.writeAll(bytes(piece))
+            yield* Effect.sleep("5 millis")
+          }
+          yield* bound(Fiber.join(readers))
+          expect([text(a), text(b)].sort()).toEqual(["AAAAAA", "BBBBBB"])
+        }))
+    })
+
+    describe("addresses and options", () => {
+      it.scoped("peerAddr and localAddr of the two ends mirror each other", () =>
+        Effect.gen(function*() {
+          const { client, listener, server } = yield* pair()
+          const listenAddr = yield* listener.localAddr
+          expect(String(yield* client.peerAddr)).toBe(String(listenAddr))
+          expect(String(yield* server.peerAddr)).toBe(String(yield* client.localAddr))
+          expect((yield* client.localAddr).address).toBe("127.0.0.1")
+        }))
+
+      it.scoped("setNoDelay and setKeepAlive succeed on a live connection", () =>
+        Effect.gen(function*() {
+          const { client } = yield* pair()
+          yield* client.setNoDelay(false)
+          yield* client.setNoDelay(true)
+          yield* client.setKeepAlive(true, 1500)
+          yield* client.setKeepAlive(false)
+        }))
+
+      it.scoped("connect accepts noDelay and keepAlive options", () =>
+        Effect.gen(function*() {
+          const listener = yield* TcpListener.bind("127.0.0.1:0")
+          const addr = yield* listener.localAddr
+          const stream = yield* TcpStream.connect(addr, { noDelay: false, keepAlive: 10_000 })
+          expect(String(yield* stream.peerAddr)).toBe(String(addr))
+        }))
+    })
+
+    describe("errors", () => {
+      it.scoped("connecting to a closed port fails with ConnectionRefused", () =>
+        Effect.gen(function*() {
+          const port = yield* closedPort
+          const error = yield* Effect.flip(bound(TcpStream.connect({ host: "127.0.0.1", port })))
+          expect(error).toMatchObject({
+            _tag: "ConnectionRefused",
+            syscall: "connect",
+            errno: "ECONNREFUSED",
+            address: `127.0.0.1:${port}`
+          })
+          expect(error.message).toBe(`connect 127.0.0.1:${port}: connection refused`)
+        }))
+
+      it.scoped("a peer that resets the connection gives ConnectionReset", () =>
+        Effect.gen(function*() {
+          const port = yield* netServer((socket) => socket.once("data", () => socket.resetAndDestroy()))
+          const stream = yield* TcpStream.connect({ host: "127.0.0.1", port })
+          yield* stream.writeAll(bytes("x"))
+          const error = yield* Effect.flip(bound(readToEnd(stream)))
+          expect(error).toMatchObject({ _tag: "ConnectionReset", errno: "ECONNRESET", syscall: "read" })
+        }))
+
+      it.scoped("writing to a peer that went away gives BrokenPipe or ConnectionReset, never SIGPIPE", () =>
+        Effect.gen(function*() {
+          const port = yield* netServer((socket) => socket.destroy())
+          const stream = yield* TcpStream.connect({ host: "127.0.0.1", port })
+          expect(yield* bound(stream.read(new Uint8Array(1)))).toBe(0)
+          const error = yield* Effect.flip(bound(Effect.forever(stream.write(new Uint8Array(1024)))))
+          expect(["BrokenPipe", "ConnectionReset"]).toContain(error._tag)
+        }))
+
+      it.effect("malformed addresses fail with InvalidAddress before any syscall", () =>
+        Effect.gen(function*() {
+          const inputs = ["", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:http",
+            "::1:80", "[::1]", "bad host:80", "[127.0.0.1:80"]
+          for (const input of inputs) {
+            const error = yield* Effect.flip(Effect.scoped(TcpStream.connect(input)))
+            expect(error._tag, input).toBe("InvalidAddress")
+          }
+          const records = [{ host: "127.0.0.1", port: 1.5 }, { host: "", port: 80 }, { host: "127.0.0.1", port: 70000 }]
+          for (const input of records) {
+            const error = yield* Effect.flip(Effect.scoped(TcpStream.connect(input)))
+            expect(error._tag).toBe("InvalidAddress")
+          }
+          const service = yield* Netpoll.Netpoll
+          expect(service.size).toBe(0)
+        }))
+
+      it.effect("a name that cannot resolve fails with HostNotFound", () =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(Effect.scoped(TcpStream.connect("no-such-host.invalid:80")))
+          expect(error._tag).toBe("HostNotFound")
+          expect(error.address).toBe("no-such-host.invalid:80")
+        }), 60_000)
+
+      it.scoped("a host name is resolved and each address tried in turn", () =>
+        Effect.gen(function*() {
+          // A listener on 127.0.0.1 only: if localhost resolves to ::1 first, that
+          // attempt is refused and the next address connects.
+          const listener = yield* TcpListener.bind("127.0.0.1:0")
+          const { port } = yield* listener.localAddr
+          const resolved = yield* SocketAddr.resolve(`localhost:${port}`)
+          expect(resolved.some((a) => a.address === "127.0.0.1")).toBe(true)
+          const stream = yield* bound(TcpStream.connect(`localhost:${port}`))
+          expect((yield* stream.peerAddr).address).toBe("127.0.0.1")
+        }))
+
+      it.scoped("the error is the last one met when every address fails", () =>
+        Effect.gen(function*() {
+          const port = yield* closedPort
+          const error = yield* Effect.flip(bound(TcpStream.connect(`localhost:${port}`)))
+          expect(error._tag).toBe("ConnectionRefused")
+        }))
+    })
+
+    it.scoped("talks to a peer written with Node's net", () =>
+      Effect.gen(function*() {
+        const port = yield* netServer((socket) => socket.pipe(socket))
+        const stream = yield* TcpStream.connect(`127.0.0.1:${port}`)
+        yield* stream.writeAll(bytes("node peer"))
+        const buf = new Uint8Array(9)
+        yield* bound(stream.readExact(buf))
+        expect(text(buf)).toBe("node peer")
+      }))
+  })
+}

@@ -1,0 +1,67 @@
+import * as net from "node:net"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Netpoll from "../../src/Netpoll.js"
+import * as TcpListener from "../../src/TcpListener.js"
+import * as TcpStream from "../../src/TcpStream.js"
+
+/** Generous bound for waits in tests; hitting it fails the test. */
+export const bound = <A, E, R>(self: Effect.Effect<A, E, R>, what = "operation") =>
+  Effect.timeoutFail(self, {
+    duration: "20 seconds",
+    onTimeout: () => new TestTimeout({ message: `${what} did not finish within 20 seconds` })
+  })
+
+export class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
+
+/** A connected pair on loopback: `client` from connect, `server` from accept. */
+export const pair = (host = "127.0.0.1"): Effect.Effect<
+  { readonly client: TcpStream.TcpStream; readonly server: TcpStream.TcpStream; readonly listener: TcpListener.TcpListener },
+  unknown,
+  Netpoll.Netpoll | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const listener = yield* TcpListener.bind({ host, port: 0 })
+    const { port } = yield* listener.localAddr
+    const [client, server] = yield* Effect.all([TcpStream.connect({ host, port }), listener.accept], {
+      concurrency: 2
+    })
+    return { client, server, listener }
+  })
+
+/** A Node `net` server on 127.0.0.1:0 whose connections go to `onConnection`; yields its port. */
+export const netServer = (onConnection: (socket: net.Socket) => void): Effect.Effect<number, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ server: net.Server; open: Set<net.Socket> }>((resume) => {
+      const open = new Set<net.Socket>()
+      const server = net.createServer((socket) => {
+        open.add(socket)
+        socket.on("close", () => open.delete(socket))
+        onConnection(socket)
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, open })))
+    }),
+    ({ open, server }) =>
+      Effect.async<void>((resume) => {
+        for (const socket of open) socket.destroy()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map(({ server }) => (server.address() as net.AddressInfo).port))
+
+/** Reads until EOF, returning everything read. */
+export const readToEnd = (stream: TcpStream.TcpStream): Effect.Effect<Uint8Array, unknown> =>
+  Effect.gen(function*() {
+    const chunks: Array<Uint8Array> = []
+    const buf = new Uint8Array(64 * 1024)
+    while (true) {
+      const n = yield* stream.read(buf)
+      if (n === 0) break
+      chunks.push(buf.slice(0, n))
+    }
+    return Buffer.concat(chunks)
+  })
+
+export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
+
+export const text = (data: Uint8Array): string => new TextDecoder().decode(data)
