@@ -283,7 +283,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
         const base = yield* parkedNow
         const waiting = yield* Effect.fork(listener.accept)
         yield* awaitParked(base)
-        const exit = yield* Fiber.interrupt(waiting)
+        const exit = yield* bound(Fiber.interrupt(waiting), "interruption")
         expect(Exit.isInterrupted(exit)).toBe(true)
         expect(yield* parkedNow).toBe(base)
         const client = yield* bound(TcpStream.connect(addr))
@@ -314,6 +314,19 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
         expect(new Set(peers).size).toBe(count)
         expect([...peers].sort()).toEqual([...locals].sort())
         expect(new Set(servers.map((s) => s.fd)).size).toBe(count)
+      }))
+
+    it.scoped("accept puts the stream in the caller's Scope: it closes when that Scope closes", () =>
+      Effect.gen(function*() {
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const client = yield* bound(TcpStream.connect(yield* listener.localAddr))
+        const fd = yield* Effect.scoped(Effect.gen(function*() {
+          const server = yield* bound(listener.accept)
+          expect(isOpen(server.fd)).toBe(true)
+          return server.fd
+        }))
+        expect(isOpen(fd)).toBe(false)
+        expect(yield* bound(client.read(new Uint8Array(8)))).toBe(0)
       }))
 
     it.scoped("close wakes a parked accept with SocketClosed, and later accepts fail with SocketClosed", () =>
@@ -444,6 +457,33 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
         expect(yield* exchange(b, "b still")).toBe("b still")
       }))
 
+    it.scoped("maxConnections: a handler that fails frees its slot for the next connection", () =>
+      Effect.gen(function*() {
+        const logs = captureLogs()
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const handler = (stream: TcpStream.TcpStream) =>
+          Effect.gen(function*() {
+            const first = new Uint8Array(1)
+            yield* stream.readExact(first)
+            if (text(first) === "f") return yield* Effect.fail("boom")
+            yield* stream.writeAll(first)
+            yield* echo(stream)
+          })
+        yield* Effect.forkScoped(
+          TcpListener.serve(listener, handler, { maxConnections: 1 }).pipe(Effect.provide(logs.layer))
+        )
+        for (let i = 0; i < 3; i++) {
+          const failing = yield* bound(TcpStream.connect(addr))
+          yield* failing.writeAll(bytes("f"))
+          expect(yield* bound(failing.read(new Uint8Array(8)))).toBe(0)
+        }
+        const next = yield* bound(TcpStream.connect(addr))
+        expect(yield* exchange(next, "e")).toBe("e")
+        expect(yield* exchange(next, "served")).toBe("served")
+        expect(logs.entries.filter((e) => e.level === "ERROR").length).toBe(3)
+      }))
+
     it.scoped("interrupting serve interrupts every handler and closes every accepted stream", () =>
       Effect.gen(function*() {
         const listener = yield* TcpListener.bind("127.0.0.1:0")
@@ -482,6 +522,31 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
         expect(isOpen(listener.fd)).toBe(true)
       }))
 
+    it.scoped("serve fails with SocketClosed when its listener closes, and interrupts its handlers", () =>
+      Effect.gen(function*() {
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const started = yield* Deferred.make<void>()
+        const interrupted = yield* Deferred.make<void>()
+        const handler = (stream: TcpStream.TcpStream) =>
+          Effect.zipRight(Deferred.succeed(started, undefined), stream.read(new Uint8Array(16))).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+          )
+        const server = yield* Effect.fork(TcpListener.serve(listener, handler))
+        const client = yield* bound(TcpStream.connect(addr))
+        yield* bound(Deferred.await(started))
+        yield* listener.close
+        const exit = yield* bound(Fiber.await(server))
+        expect(Exit.isFailure(exit) && Option.map(Cause.failureOption(exit.cause), (e) => e._tag)).toEqual(
+          Option.some("SocketClosed")
+        )
+        expect(yield* Deferred.isDone(interrupted)).toBe(true)
+        const result = yield* bound(Effect.either(client.read(new Uint8Array(16))))
+        if (result._tag === "Right") expect(result.right).toBe(0)
+        else expect(result.left._tag).toBe("ConnectionReset")
+      }))
+
     it.effect("transient accept errors (EMFILE) are logged and retried with a backoff that never spins", () =>
       Effect.gen(function*() {
         const fixture = path.join(root, "test", "fixtures", "acceptEmfile.ts")
@@ -497,6 +562,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
             readonly warningsDuringSecond: number
             readonly cpuMillisDuringSecond: number
             readonly echoed: string
+            readonly directAccept: unknown
           }
           expect(report.backend).toBe(backend)
           expect(report.errnos.length).toBeGreaterThan(0)
@@ -506,6 +572,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
           expect(report.warningsDuringSecond).toBeLessThan(20)
           expect(report.cpuMillisDuringSecond).toBeLessThan(500)
           expect(report.echoed).toBe("ping")
+          expect(report.directAccept).toEqual({ tag: "SystemError", errno: "EMFILE" })
         }
       }))
   })

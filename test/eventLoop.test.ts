@@ -128,6 +128,46 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
       }))
 
+    it.scopedLive("a fiber parked in write keeps the program alive until its peer reads, 500 ms later", () =>
+      Effect.gen(function*() {
+        let socket: net.Socket | undefined
+        let received = 0
+        const server = yield* netServer((s) => {
+          socket = s
+          s.pause()
+          s.on("data", (chunk) => received += chunk.length)
+        })
+        const { port } = server.address() as net.AddressInfo
+        let childAliveAtRead: boolean | undefined
+        const result = yield* runFixture("parkedWrite.ts", [String(port), backend], (line, child) => {
+          if (line !== "parked") return
+          setTimeout(() => {
+            childAliveAtRead = child.exitCode === null && child.signalCode === null
+            socket?.resume()
+          }, 500)
+        })
+        expect(result.stderr).toBe("")
+        expect(childAliveAtRead).toBe(true)
+        expect(result.lines).toEqual(["parked", `wrote: ${64 * 1024 * 1024}`])
+        expect(result.signal).toBe(null)
+        expect(result.code).toBe(0)
+        // Everything written before exit reached the peer.
+        yield* Effect.async<void>((resume) => {
+          if (socket?.readableEnded) resume(Effect.void)
+          else socket?.on("end", () => resume(Effect.void))
+        }).pipe(Effect.timeout("20 seconds"))
+        expect(received).toBe(64 * 1024 * 1024)
+      }))
+
+    it.live("a program that leaves idle connections and its Netpoll open, with no fiber waiting, exits", () =>
+      Effect.gen(function*() {
+        const result = yield* runFixture("idleOpen.ts", [backend])
+        expect(result.stderr).toBe("")
+        expect(result.lines).toEqual(["read: idle", "open: 3, waiting: 0"])
+        expect(result.signal).toBe(null)
+        expect(result.code).toBe(0)
+      }))
+
     it.live("a program whose parked accept is interrupted when main finishes exits, though its listener stays open", () =>
       Effect.gen(function*() {
         const result = yield* runFixture("parkedAccept.ts", [backend, "open"])

@@ -76,12 +76,12 @@ const fillSendBuffer = (netpoll: Netpoll.Netpoll.Service, stream: TcpStream.TcpS
     const idle = netpoll.waiting
     const bulk = yield* Effect.fork(stream.writeAll(new Uint8Array(64 * 1024 * 1024)))
     yield* awaitParked(netpoll, idle)
-    yield* Fiber.interrupt(bulk)
+    yield* bound(Fiber.interrupt(bulk), "interruption")
     while (true) {
       const base = netpoll.waiting
       const writer = yield* Effect.fork(stream.write(chunk))
       const parked = yield* parksOrFinishes(netpoll, base, writer)
-      yield* Fiber.interrupt(writer)
+      yield* bound(Fiber.interrupt(writer), "interruption")
       if (parked) return
     }
   })
@@ -167,6 +167,21 @@ for (const [backend, netpollLayer] of backends) {
             }))
           expect(yield* snapshot).toEqual(before)
         }))
+
+      it.scoped(`${ITERATIONS} failed binds close their fds`, () =>
+        Effect.gen(function*() {
+          const taken = yield* TcpListener.bind("127.0.0.1:0")
+          const { port } = yield* taken.localAddr
+          const before = yield* snapshot
+          yield* times(ITERATIONS, (i) =>
+            Effect.gen(function*() {
+              const error = yield* Effect.flip(
+                i % 2 === 0 ? TcpListener.bind({ host: "127.0.0.1", port }) : TcpListener.bind("192.0.2.1:0")
+              )
+              expect(error._tag).toBe(i % 2 === 0 ? "AddressInUse" : "AddressNotAvailable")
+            }))
+          expect(yield* snapshot).toEqual(before)
+        }))
     })
 
     describe("interrupted calls", () => {
@@ -189,7 +204,7 @@ for (const [backend, netpollLayer] of backends) {
                 yield* Effect.sleep("100 millis")
                 expect(Option.isNone(yield* Fiber.poll(connecting))).toBe(true)
               }
-              const exit = yield* Fiber.interrupt(connecting)
+              const exit = yield* bound(Fiber.interrupt(connecting), "interruption")
               expect(Exit.isInterrupted(exit)).toBe(true)
               // Inside the still-open outer Scope: the half-open fd is already gone.
               expect(yield* snapshot).toEqual(before)
@@ -207,7 +222,7 @@ for (const [backend, netpollLayer] of backends) {
               // A connect that wins the race closes with its own Scope; one that loses closes at once.
               const connecting = yield* Effect.fork(Effect.scoped(TcpStream.connect(addr)))
               for (let k = 0; k < i % 4; k++) yield* Effect.yieldNow()
-              yield* Fiber.interrupt(connecting)
+              yield* bound(Fiber.interrupt(connecting), "interruption")
               expect(yield* snapshot).toEqual(before)
             }))
         }))
@@ -221,7 +236,7 @@ for (const [backend, netpollLayer] of backends) {
             Effect.gen(function*() {
               const accepting = yield* Effect.fork(Effect.scoped(listener.accept))
               yield* awaitParked(netpoll, before.waiting)
-              yield* Fiber.interrupt(accepting)
+              yield* bound(Fiber.interrupt(accepting), "interruption")
               expect(yield* snapshot).toEqual(before)
             }))
           // The listener still works.
@@ -246,8 +261,8 @@ for (const [backend, netpollLayer] of backends) {
               // Now and then the kernel still finds room for a write; most writes park.
               const writing = yield* Effect.fork(client.write(chunk))
               if (yield* parksOrFinishes(netpoll, before.waiting + 1, writing)) parkedWrites++
-              yield* Fiber.interrupt(reading)
-              yield* Fiber.interrupt(writing)
+              yield* bound(Fiber.interrupt(reading), "interruption")
+              yield* bound(Fiber.interrupt(writing), "interruption")
               expect(yield* snapshot).toEqual(before)
             }))
           expect(parkedWrites).toBeGreaterThan(ITERATIONS / 2)
@@ -316,6 +331,31 @@ for (const [backend, netpollLayer] of backends) {
           yield* Scope.close(streamScope, Exit.void)
           for (const fd of reused) expect(isOpen(fd)).toBe(true)
           for (const fd of reused) fs.closeSync(fd)
+          expect(openFds()).toBe(fdsBefore)
+        }))
+
+      it.scoped("wakes a connect whose handshake is pending with SocketClosed and closes its fd", () =>
+        Effect.gen(function*() {
+          // Backlog 1 and two queued handshakes: further SYNs are dropped.
+          const listener = yield* TcpListener.bind("127.0.0.1:0", { backlog: 1 })
+          const addr = yield* listener.localAddr
+          yield* bound(TcpStream.connect(addr))
+          yield* bound(TcpStream.connect(addr))
+          yield* loopTurns
+          const fdsBefore = openFds()
+          const layerScope = yield* Scope.make()
+          const context = yield* Layer.buildWithScope(netpollLayer, layerScope)
+          const service = Context.get(context, Netpoll.Netpoll)
+          const fdsWithLayer = openFds()
+          const connecting = yield* Effect.fork(
+            Effect.flip(Effect.scoped(TcpStream.connect(addr))).pipe(Effect.provide(context))
+          )
+          yield* awaitParked(service, 0)
+          expect(openFds()).toBe(fdsWithLayer + 1)
+          yield* Scope.close(layerScope, Exit.void)
+          expect(openFds()).toBe(fdsWithLayer)
+          expect((yield* bound(Fiber.join(connecting)))._tag).toBe("SocketClosed")
+          yield* loopTurns
           expect(openFds()).toBe(fdsBefore)
         }))
 
