@@ -102,7 +102,7 @@ describe("SocketAddr.parse", () => {
     }
     const error = parseErr({ host: "localhost", port: 80 })
     expect(error._tag).toBe("InvalidAddress")
-    expect(error.address).toBe(JSON.stringify({ host: "localhost", port: 80 }))
+    expect(error.address).toBe("localhost:80")
   })
 
   it("rejects ports outside 0..65535 and ports that are not integers", () => {
@@ -131,7 +131,7 @@ describe("SocketAddr.parse", () => {
       const input = { host: "127.0.0.1", port }
       const error = parseErr(input)
       expect(error._tag).toBe("InvalidAddress")
-      expect(error.address).toBe(JSON.stringify(input))
+      expect(error.address).toBe(`127.0.0.1:${port}`)
     }
   })
 
@@ -254,4 +254,14 @@ describe("SocketAddr.resolve", () => {
       expect(error.syscall).toBe("getaddrinfo")
       expect(typeof error.errno).toBe("string")
     }))
+})
+
+describe("SocketAddr canonical form", () => {
+  it("writes IPv6 addresses in RFC 5952 form, so equal addresses are Equal", () => {
+    const long = parseOk("[0:0:0:0:0:0:0:1]:80")
+    expect(String(long)).toBe("[::1]:80")
+    expect(Equal.equals(long, parseOk("[::1]:80"))).toBe(true)
+    expect(String(parseOk({ host: "2001:DB8:0::1", port: 443 }))).toBe("[2001:db8::1]:443")
+    expect(String(parseOk("[FE80::1%lo]:80"))).toBe("[fe80::1%lo]:80")
+  })
 })

@@ -44,11 +44,27 @@ export const familyNumber = (self: SocketAddr.SocketAddr): 4 | 6 => self.family 
 export const fromNative = (tuple: readonly [4 | 6, string, number]): SocketAddr.SocketAddr =>
   new SocketAddrImpl(tuple[0] === 4 ? "IPv4" : "IPv6", tuple[1], tuple[2])
 
-const invalid = (input: unknown, reason: string) =>
-  new NetError.InvalidAddress({ address: typeof input === "string" ? input : JSON.stringify(input), reason })
+/** The input as an error shows it: strings as given, records as "host:port". */
+const display = (input: unknown): string => {
+  if (typeof input === "string") return input
+  if (typeof input !== "object" || input === null) return String(input)
+  const { host, port } = input as { readonly host?: unknown; readonly port?: unknown }
+  const h = String(host)
+  return `${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${String(port)}`
+}
+
+const invalid = (input: unknown, reason: string) => new NetError.InvalidAddress({ address: display(input), reason })
 
 // RFC 1123 host names; an underscore is tolerated because resolvers accept it.
 const hostname = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
+
+/** RFC 5952 text ("0:0::1" -> "::1"), so that equal addresses compare and print alike. */
+const canonicalIPv6 = (address: string): string => {
+  const zone = address.indexOf("%")
+  const ip = zone < 0 ? address : address.slice(0, zone)
+  const canonical = new net.SocketAddress({ address: ip, family: "ipv6" }).address
+  return zone < 0 ? canonical : canonical + address.slice(zone)
+}
 
 interface HostPort {
   readonly host: string
@@ -72,7 +88,8 @@ const checkHost = (input: unknown, host: unknown): Either.Either<{ host: string;
   if (typeof host !== "string" || host === "") return Either.left(invalid(input, "missing host"))
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
   const family = net.isIP(bare)
-  if (family === 4 || family === 6) return Either.right({ host: bare, family })
+  if (family === 4) return Either.right({ host: bare, family })
+  if (family === 6) return Either.right({ host: canonicalIPv6(bare), family })
   if (bare !== host || !hostname.test(host)) return Either.left(invalid(input, `"${host}" is not a host name or IP address`))
   return Either.right({ host, family: 0 })
 }
@@ -111,7 +128,7 @@ const lookup = (host: string, input: unknown) =>
         resume(Effect.fail(
           new NetError.HostNotFound({
             syscall: "getaddrinfo",
-            address: typeof input === "string" ? input : host,
+            address: display(input),
             ...(errno === undefined ? {} : { errno })
           })
         ))

@@ -1,0 +1,42 @@
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Package from "effect-netpoll"
+import * as NetError from "effect-netpoll/NetError"
+import * as Netpoll from "effect-netpoll/Netpoll"
+import * as SocketAddr from "effect-netpoll/SocketAddr"
+import * as TcpListener from "effect-netpoll/TcpListener"
+import * as TcpStream from "effect-netpoll/TcpStream"
+import { describe, expect, it } from "tstyche"
+
+// These imports go through package.json "exports", which point at dist/*.d.ts:
+// run `npm run build` first.
+
+describe("package exports", () => {
+  it("the root re-exports every public module as a namespace", () => {
+    expect(Package.NetError).type.toBe(NetError)
+    expect(Package.Netpoll).type.toBe(Netpoll)
+    expect(Package.SocketAddr).type.toBe(SocketAddr)
+    expect(Package.TcpListener).type.toBe(TcpListener)
+    expect(Package.TcpStream).type.toBe(TcpStream)
+  })
+
+  it("the published declarations keep the public types", () => {
+    expect(TcpStream.connect("127.0.0.1:1")).type.toBe<
+      Effect.Effect<TcpStream.TcpStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+    expect(TcpListener.bind("127.0.0.1:0")).type.toBe<
+      Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+  })
+
+  it("internal modules are not importable", async () => {
+    // @ts-expect-error Cannot find module 'effect-netpoll/internal/native'
+    await import("effect-netpoll/internal/native")
+    // @ts-expect-error Cannot find module 'effect-netpoll/internal/errno.js'
+    await import("effect-netpoll/internal/errno.js")
+    // @ts-expect-error Cannot find module 'effect-netpoll/dist/internal/native.js'
+    await import("effect-netpoll/dist/internal/native.js")
+    // @ts-expect-error Cannot find module 'effect-netpoll/src/TcpStream'
+    await import("effect-netpoll/src/TcpStream")
+  })
+})
