@@ -7,8 +7,9 @@
  * $DEMO_CLIENTS sets how many clients run at once (200 by default).
  * It exits by itself when done, with code 0 if every check passed.
  */
-import { Cause, Data, Effect, Exit, Fiber } from "effect"
+import { Data, Effect } from "effect"
 import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+import { runMain } from "./runMain.js"
 
 const clients = Number(process.env.DEMO_CLIENTS ?? 200)
 
@@ -116,17 +117,7 @@ const main = Effect.gen(function*() {
     `summary: ${verified}/${clients} echoes verified, ${duplexBytes} bytes full duplex over tryClone, ` +
       `timeout left the connection intact, ConnectionRefused caught by tag`
   )
+  console.log("demo finished")
 }).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
 
-const fiber = Effect.runFork(main)
-const stop = () => Effect.runFork(Fiber.interrupt(fiber))
-process.once("SIGINT", stop)
-fiber.addObserver((exit) => {
-  process.off("SIGINT", stop)
-  if (Exit.isSuccess(exit)) {
-    console.log("demo finished")
-  } else {
-    console.error(Cause.isInterruptedOnly(exit.cause) ? "interrupted" : Cause.pretty(exit.cause))
-    process.exitCode = 1
-  }
-})
+runMain(main, { interruptIsExit: false })

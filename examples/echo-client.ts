@@ -6,8 +6,9 @@
  * The address comes from the first argument, else from $ECHO_ADDR, else
  * 127.0.0.1:7007. Without lines it sends a default set.
  */
-import { Cause, Effect, Exit, Fiber } from "effect"
+import { Effect } from "effect"
 import { Netpoll, TcpStream } from "effect-netpoll"
+import { runMain } from "./runMain.js"
 
 const address = process.argv[2] ?? process.env.ECHO_ADDR ?? "127.0.0.1:7007"
 const lines = process.argv.length > 3 ? process.argv.slice(3) : ["hello", "effect-netpoll", "goodbye"]
@@ -54,19 +55,4 @@ const main = Effect.gen(function*() {
   console.log(`${lines.length} lines echoed`)
 }).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
 
-const fiber = Effect.runFork(main)
-const stop = () => Effect.runFork(Fiber.interrupt(fiber))
-process.once("SIGINT", stop)
-process.once("SIGTERM", stop)
-fiber.addObserver((exit) => {
-  process.off("SIGINT", stop)
-  process.off("SIGTERM", stop)
-  if (Exit.isFailure(exit)) {
-    if (Cause.isInterruptedOnly(exit.cause)) {
-      console.log("interrupted")
-    } else {
-      console.error(`echo-client failed: ${Cause.pretty(exit.cause)}`)
-    }
-    process.exitCode = 1
-  }
-})
+runMain(main, { interruptIsExit: false })

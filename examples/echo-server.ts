@@ -7,8 +7,9 @@
  * 127.0.0.1:7007; port 0 lets the kernel choose. Ctrl-C stops it: interrupting
  * `serve` interrupts every handler and closes every connection.
  */
-import { Cause, Effect, Exit, Fiber } from "effect"
+import { Effect } from "effect"
 import { Netpoll, TcpListener, type TcpStream } from "effect-netpoll"
+import { runMain } from "./runMain.js"
 
 const address = process.argv[2] ?? process.env.ECHO_ADDR ?? "127.0.0.1:7007"
 
@@ -38,18 +39,4 @@ const main = Effect.gen(function*() {
   return yield* TcpListener.serve(listener, echo)
 }).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
 
-const fiber = Effect.runFork(main)
-const stop = () => {
-  console.log("shutting down")
-  Effect.runFork(Fiber.interrupt(fiber))
-}
-process.once("SIGINT", stop)
-process.once("SIGTERM", stop)
-fiber.addObserver((exit) => {
-  process.off("SIGINT", stop)
-  process.off("SIGTERM", stop)
-  if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
-    console.error(Cause.pretty(exit.cause))
-    process.exitCode = 1
-  }
-})
+runMain(main, { interruptIsExit: true })

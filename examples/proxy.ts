@@ -11,8 +11,9 @@
  * the other; at end of stream it shuts down the far side's write half, so a
  * half-close travels through the proxy as it would over a direct connection.
  */
-import { Cause, Effect, Exit, Fiber } from "effect"
+import { Effect } from "effect"
 import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+import { runMain } from "./runMain.js"
 
 const listenAddress = process.argv[2] ?? process.env.PROXY_LISTEN ?? "127.0.0.1:7008"
 const upstreamAddress = process.argv[3] ?? process.env.PROXY_UPSTREAM ?? "127.0.0.1:7007"
@@ -59,18 +60,4 @@ const main = Effect.gen(function*() {
   return yield* TcpListener.serve(listener, relay)
 }).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
 
-const fiber = Effect.runFork(main)
-const stop = () => {
-  console.log("shutting down")
-  Effect.runFork(Fiber.interrupt(fiber))
-}
-process.once("SIGINT", stop)
-process.once("SIGTERM", stop)
-fiber.addObserver((exit) => {
-  process.off("SIGINT", stop)
-  process.off("SIGTERM", stop)
-  if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
-    console.error(Cause.pretty(exit.cause))
-    process.exitCode = 1
-  }
-})
+runMain(main, { interruptIsExit: true })
