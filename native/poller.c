@@ -177,30 +177,29 @@ static void call_js(np_poller* p, int count) {
 static void ep_ready(uv_poll_t* h, int status, int events) {
   np_poller* p = h->data;
   size_t cap = p->pairs < NP_MAX_PAIRS ? p->pairs : NP_MAX_PAIRS;
+  napi_handle_scope scope = NULL;
+  int32_t* batch = NULL;
+  int n;
   /* status < 0 (an error on the epoll fd itself) has stopped the handle; drain anyway. */
-  while (!p->closed) {
-    napi_handle_scope scope = NULL;
-    int32_t* batch = NULL;
-    int n;
-    if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
-    size_t room = batch_view(p, &batch);
-    size_t want = room == 0 ? cap : room < cap ? room : cap; /* room 0: discard */
-    do n = epoll_wait(p->epfd, p->evs, (int)want, 0);
-    while (n < 0 && errno == EINTR);
-    if (n > 0 && room > 0) {
-      for (int i = 0; i < n; i++) {
-        uint32_t ev = p->evs[i].events;
-        int bits = 0;
-        if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_READABLE;
-        if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) bits |= NP_WRITABLE;
-        batch[2 * i] = (int32_t)(uint32_t)p->evs[i].data.u64;
-        batch[2 * i + 1] = bits;
-      }
-      call_js(p, n);
+  if (p->closed || napi_open_handle_scope(p->env, &scope) != napi_ok) return;
+  size_t room = batch_view(p, &batch);
+  size_t want = room == 0 ? cap : room < cap ? room : cap; /* room 0: discard */
+  /* One batch per wake-up: libuv watches the epoll fd level-triggered, so what
+   * is left is taken on the next loop iteration, after timers and other I/O. */
+  do n = epoll_wait(p->epfd, p->evs, (int)want, 0);
+  while (n < 0 && errno == EINTR);
+  if (n > 0 && room > 0) {
+    for (int i = 0; i < n; i++) {
+      uint32_t ev = p->evs[i].events;
+      int bits = 0;
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_READABLE;
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) bits |= NP_WRITABLE;
+      batch[2 * i] = (int32_t)(uint32_t)p->evs[i].data.u64;
+      batch[2 * i + 1] = bits;
     }
-    napi_close_handle_scope(p->env, scope);
-    if (n < (int)want) break; /* drained */
+    call_js(p, n);
   }
+  napi_close_handle_scope(p->env, scope);
 }
 #endif
 

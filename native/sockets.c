@@ -364,8 +364,7 @@ static napi_value js_set_keep_alive(napi_env env, napi_callback_info info) {
   FD_ARG(0, fd);
   if (!np_bool(env, argv[1], "on", &on) || !np_int(env, argv[2], "idleSeconds", &idle))
     return NULL;
-  int v = on;
-  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v) < 0) return np_num(env, -errno);
+  /* The idle time goes first, so that a rejected value leaves keepalive as it was. */
   if (on && idle > 0) {
     if (idle > INT32_MAX) return np_num(env, -EINVAL);
     int secs = (int)idle;
@@ -377,7 +376,8 @@ static napi_value js_set_keep_alive(napi_env env, napi_callback_info info) {
       return np_num(env, -errno);
 #endif
   }
-  return np_num(env, 0);
+  int v = on;
+  return np_num(env, setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v) < 0 ? -errno : 0);
 }
 
 bool np_sockets_init(napi_env env, napi_value exports) {

@@ -88,8 +88,9 @@ export const bind: (
  * - A handler's failure or defect is logged and ends only its connection.
  * - Transient accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED) are
  *   logged and retried after 5 ms doubling to 1 s; any other accept error fails `serve`.
- * - With `maxConnections`, at most that many handlers run at once; further
- *   connections wait in the kernel's backlog.
+ * - With `maxConnections` (a positive integer; anything else is a defect), at
+ *   most that many handlers run at once; further connections wait in the
+ *   kernel's backlog.
  * - Interrupting `serve` interrupts every handler and closes every stream.
  *
  * @example

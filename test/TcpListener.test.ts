@@ -576,4 +576,23 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
         }
       }))
   })
+
+  it.scoped("serve rejects a maxConnections that is not a positive integer as a defect", () =>
+    Effect.gen(function*() {
+      const listener = yield* TcpListener.bind("127.0.0.1:0")
+      for (const maxConnections of [0, -1, 1.5, Number.NaN]) {
+        const exit = yield* Effect.exit(TcpListener.serve(listener, () => Effect.void, { maxConnections }))
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      }
+    }))
+
+  it.scoped("errors on an accepted stream name its peer", () =>
+    Effect.gen(function*() {
+      const listener = yield* TcpListener.bind("127.0.0.1:0")
+      const client = yield* TcpStream.connect(yield* listener.localAddr)
+      const server = yield* listener.accept
+      yield* client.shutdown("write")
+      const error = yield* Effect.flip(server.readExact(new Uint8Array(1)))
+      expect(error).toMatchObject({ _tag: "UnexpectedEof", address: String(yield* client.localAddr) })
+    }))
 })

@@ -23,8 +23,12 @@ const WAIT = "280 seconds"
 
 class CommandError extends Data.TaggedError("CommandError")<{ readonly message: string }> {}
 
-/** The environment of every command, without the override that points node-gyp-build elsewhere. */
-const { EFFECT_NETPOLL_PREBUILD: _prebuild, ...env } = process.env
+/**
+ * The environment of every command, without what `npm run test:asan` adds: the
+ * override that points node-gyp-build at the sanitized addon, and the preloaded
+ * sanitizer (the consumer loads the plain prebuild; npm, make and gcc need no ASan).
+ */
+const { ASAN_OPTIONS: _asanOptions, EFFECT_NETPOLL_PREBUILD: _prebuild, LD_PRELOAD: _preload, ...env } = process.env
 
 /** Runs a command to completion; fails with its output unless it exits 0. Interruption kills it. */
 const run = (command: string, args: ReadonlyArray<string>, cwd: string) =>

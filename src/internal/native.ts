@@ -1,7 +1,8 @@
 /**
  * The N-API addon's surface. Every call that can fail returns a negative errno
- * (`-os.constants.errno.EAGAIN`, ...) instead of throwing; calls throw a plain
- * `TypeError` only when handed arguments of the wrong JavaScript type.
+ * (`-os.constants.errno.EAGAIN`, ...) instead of throwing; calls throw only on a
+ * caller's mistake: a `TypeError` for an argument of the wrong JavaScript type,
+ * a `RangeError` for a buffer range outside its array.
  */
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"

@@ -31,11 +31,12 @@ export class Pollable {
   constructor(
     readonly poller: Poller,
     readonly fd: number,
-    readonly token: number,
-    /** Names the syscall in the SocketClosed that wakes a parked reader or writer. */
-    public readSyscall: string,
-    public writeSyscall: string
+    readonly token: number
   ) {}
+
+  /** Name the syscall in the SocketClosed that wakes a parked reader or writer. */
+  readSyscall = "read"
+  writeSyscall = "write"
 
   /** Parks until the fd may be readable, or fails once the handle closes. */
   readonly waitRead: Effect.Effect<void, NetError.SocketClosed> = Effect.async((resume) => {
@@ -64,14 +65,16 @@ export class Pollable {
   private readonly cancelRead = Effect.sync(() => {
     if (this.reader !== undefined) {
       this.reader = undefined
-      this.poller.unpark(this)
+      this.poller.unpark()
+      this.poller.rearm(this)
     }
   })
 
   private readonly cancelWrite = Effect.sync(() => {
     if (this.writer !== undefined) {
       this.writer = undefined
-      this.poller.unpark(this)
+      this.poller.unpark()
+      this.poller.rearm(this)
     }
   })
 
@@ -87,7 +90,7 @@ export class Pollable {
         this.readReady = true
       } else {
         this.reader = undefined
-        this.poller.unpark(this)
+        this.poller.unpark()
         reader(Exit.void)
       }
     }
@@ -97,10 +100,11 @@ export class Pollable {
         this.writeReady = true
       } else {
         this.writer = undefined
-        this.poller.unpark(this)
+        this.poller.unpark()
         writer(Exit.void)
       }
     }
+    this.poller.rearm(this)
   }
 
   /**
@@ -117,11 +121,11 @@ export class Pollable {
     this.reader = undefined
     this.writer = undefined
     if (reader !== undefined) {
-      this.poller.unpark(this)
+      this.poller.unpark()
       reader(Exit.fail(errno.closed(this.readSyscall)))
     }
     if (writer !== undefined) {
-      this.poller.unpark(this)
+      this.poller.unpark()
       writer(Exit.fail(errno.closed(this.writeSyscall)))
     }
   }
@@ -160,10 +164,6 @@ export class Poller implements Netpoll.Netpoll.Service {
       const pollable = this.byToken.get(batch[2 * i]!)
       if (pollable === undefined) continue
       pollable.ready(batch[2 * i + 1]!)
-      if (this.backend === "uv_poll" && !pollable.closed && pollable.interest !== 0) {
-        // The portable backend is one-shot: re-arm for the direction still waiting.
-        addon.pollerArm(this.handle, pollable.fd, pollable.interest)
-      }
     }
   }
 
@@ -171,10 +171,10 @@ export class Poller implements Netpoll.Netpoll.Service {
    * Takes ownership of fd: from here on the Pollable closes it. On failure the fd
    * is closed at once and the error returned.
    */
-  register(fd: number, readSyscall: string, writeSyscall: string): Pollable | NetError.NetError {
+  register(fd: number, syscall: string): Pollable | NetError.NetError {
     if (this.closed) {
       addon.close(fd)
-      return errno.closed(readSyscall)
+      return errno.closed(syscall)
     }
     let token = this.nextToken
     while (this.byToken.has(token)) token = token === 0x7fffffff ? 1 : token + 1
@@ -184,7 +184,7 @@ export class Poller implements Netpoll.Netpoll.Service {
       addon.close(fd)
       return errno.fromErrno(rc, "epoll_ctl")
     }
-    const pollable = new Pollable(this, fd, token, readSyscall, writeSyscall)
+    const pollable = new Pollable(this, fd, token)
     this.byToken.set(token, pollable)
     return pollable
   }
@@ -204,13 +204,16 @@ export class Poller implements Netpoll.Netpoll.Service {
     this.parked++
   }
 
-  unpark(pollable: Pollable): void {
-    this.parked--
-    if (this.backend === "uv_poll") {
-      if (!pollable.closed) addon.pollerArm(this.handle, pollable.fd, pollable.interest)
-    } else if (this.parked === 0) {
-      addon.pollerRef(this.handle, false)
-    }
+  unpark(): void {
+    if (--this.parked === 0 && this.backend === "epoll") addon.pollerRef(this.handle, false)
+  }
+
+  /**
+   * The portable backend is one-shot and armed only while a fiber waits: after an
+   * event or a cancelled wait, arm it again for what is still awaited (or stop it).
+   */
+  rearm(pollable: Pollable): void {
+    if (this.backend === "uv_poll" && !pollable.closed) addon.pollerArm(this.handle, pollable.fd, pollable.interest)
   }
 
   /** Closes every fd still registered (waking its fibers), then the poller itself. */

@@ -34,7 +34,7 @@ const acceptFrom = (
       return Effect.flatMap(restore(pollable.waitRead), () => acceptFrom(self, scope, restore))
     }
     if (fd < 0) return Effect.fail(errno.fromErrno(fd, "accept", self.address))
-    const accepted = pollable.poller.register(fd, "read", "write")
+    const accepted = pollable.poller.register(fd, "accept")
     if (!(accepted instanceof netpoll.Pollable)) return Effect.fail(accepted)
     return Effect.as(Scope.addFinalizer(scope, accepted.closeEffect), tcpStream.fromPollable(accepted, undefined))
   })
@@ -92,7 +92,12 @@ const bindOne = (
       return errno.fromErrno(rc, syscall, address)
     }
   }
-  return poller.register(fd, "accept", "accept")
+  const pollable = poller.register(fd, "listen")
+  if (pollable instanceof netpoll.Pollable) {
+    pollable.readSyscall = "accept"
+    pollable.writeSyscall = "accept"
+  }
+  return pollable
 }
 
 export const bind = (
@@ -148,9 +153,11 @@ export const serve = <E, R>(
 ): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.gen(function*() {
     const handlers = yield* FiberSet.make()
-    const slots = options?.maxConnections === undefined
-      ? undefined
-      : yield* Effect.makeSemaphore(Math.max(1, options.maxConnections))
+    const max = options?.maxConnections
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
+      return yield* Effect.dieMessage(`serve: maxConnections must be a positive integer, got ${max}`)
+    }
+    const slots = max === undefined ? undefined : yield* Effect.makeSemaphore(max)
     const runFork = yield* FiberSet.runtime(handlers)<Exclude<R, Scope.Scope>>()
     while (true) {
       yield* Effect.uninterruptibleMask((restore) =>

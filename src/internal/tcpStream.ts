@@ -91,9 +91,17 @@ class TcpStreamImpl implements TcpStream.TcpStream {
 
   constructor(
     readonly pollable: netpoll.Pollable,
-    /** The peer as text, for error messages; known from connect, looked up lazily otherwise. */
-    public remote: string | undefined
+    private peer: string | undefined
   ) {}
+
+  /** The peer as text, for error messages: known from connect, looked up once otherwise. */
+  get remote(): string | undefined {
+    if (this.peer === undefined && !this.pollable.closed) {
+      const peer = addon.peerAddress(this.pollable.fd)
+      if (typeof peer !== "number") this.peer = String(socketAddr.fromNative(peer))
+    }
+    return this.peer
+  }
 
   get fd(): number {
     return this.pollable.fd
@@ -128,7 +136,7 @@ class TcpStreamImpl implements TcpStream.TcpStream {
         if (pollable.closed) return Effect.fail(errno.closed("dup", this.remote))
         const fd = addon.dup(pollable.fd)
         if (fd < 0) return Effect.fail(errno.fromErrno(fd, "dup", this.remote))
-        const clone = pollable.poller.register(fd, "read", "write")
+        const clone = pollable.poller.register(fd, "dup")
         if (!(clone instanceof netpoll.Pollable)) return Effect.fail(clone)
         return Effect.as(Scope.addFinalizer(scope, clone.closeEffect), new TcpStreamImpl(clone, this.remote))
       })))
@@ -193,6 +201,8 @@ const applyOptions = (pollable: netpoll.Pollable, options: TcpStream.ConnectOpti
  */
 const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Effect<void, NetError.NetError> =>
   Effect.flatMap(pollable.waitWrite, () => {
+    // The handle may have closed (the layer with it) between the wake-up and now.
+    if (pollable.closed) return Effect.fail(errno.closed("connect", address))
     const error = addon.soError(pollable.fd)
     if (error !== 0) return Effect.fail(errno.fromErrno(error < 0 ? error : -error, "connect", address))
     const peer = addon.peerAddress(pollable.fd)
@@ -211,8 +221,9 @@ const connectOne = (
     const family = socketAddr.familyNumber(addr)
     const fd = addon.socket(family)
     if (fd < 0) return Effect.fail(errno.fromErrno(fd, "socket", address))
-    const pollable = poller.register(fd, "read", "connect")
+    const pollable = poller.register(fd, "connect")
     if (!(pollable instanceof netpoll.Pollable)) return Effect.fail(pollable)
+    pollable.writeSyscall = "connect"
     const optionError = applyOptions(pollable, options, address)
     if (optionError !== undefined) {
       pollable.close()

@@ -1,0 +1,62 @@
+import * as fs from "node:fs"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import * as Netpoll from "../src/Netpoll.js"
+import * as TcpListener from "../src/TcpListener.js"
+import * as TcpStream from "../src/TcpStream.js"
+import { bound } from "./utils/peers.js"
+
+
+// The layer closes (from fiber A) after B's connect was woken by its writability
+// event but before B ran: B must see SocketClosed and never touch the fd, whose
+// number the odd rounds hand to /dev/null.
+it.live("a connect resumed just before the Netpoll layer closes fails with SocketClosed", () =>
+  Effect.gen(function*() {
+    const results: Array<string> = []
+    const opened: Array<number> = []
+    for (let round = 0; round < 20; round++) {
+      const reuse = round % 2 === 1
+      const layerScope = yield* Scope.make()
+      const ctx = yield* Layer.buildWithScope(Netpoll.layer, layerScope)
+      const exit = yield* Effect.gen(function*() {
+        const netpoll = yield* Netpoll.Netpoll
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const { port } = yield* listener.localAddr
+        const target = yield* TcpListener.bind("127.0.0.1:0") // never accepted: connects complete in the backlog
+        const targetPort = (yield* target.localAddr).port
+        const [client, server] = yield* Effect.all(
+          [TcpStream.connect({ host: "127.0.0.1", port }), listener.accept],
+          { concurrency: 2 }
+        )
+        const reopen = Effect.sync(() => {
+          if (reuse) for (let i = 0; i < 8; i++) opened.push(fs.openSync("/dev/null", "r"))
+        })
+        const a = yield* Effect.fork(
+          server.read(new Uint8Array(8)).pipe(
+            Effect.zipRight(Scope.close(layerScope, Exit.void)),
+            Effect.zipRight(reopen)
+          )
+        )
+        yield* bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => netpoll.waiting >= 1 }))
+        // A's fd becomes readable first, then B's connect completes: one epoll batch, A before B.
+        yield* client.write(new Uint8Array([1]))
+        const b = yield* Effect.fork(Effect.scoped(TcpStream.connect({ host: "127.0.0.1", port: targetPort })))
+        yield* bound(Fiber.join(a))
+        return yield* bound(Fiber.await(b))
+      }).pipe(Effect.scoped, Effect.provide(ctx))
+      yield* Scope.close(layerScope, Exit.void)
+      for (const fd of opened.splice(0)) fs.closeSync(fd)
+      results.push(
+        Exit.isSuccess(exit)
+          ? "Success"
+          : exit.cause._tag === "Fail"
+          ? `${exit.cause.error._tag}:${exit.cause.error.errno ?? exit.cause.error.syscall}`
+          : exit.cause._tag
+      )
+    }
+    expect(results.filter((r) => !r.startsWith("SocketClosed"))).toEqual([])
+  }))
