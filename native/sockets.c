@@ -43,15 +43,20 @@
 
 #if !defined(SOCK_NONBLOCK) || !defined(SOCK_CLOEXEC) || \
     !(defined(__linux__) || defined(__FreeBSD__))
-static int set_nonblock_cloexec(int fd) {
+/* Makes a new fd nonblocking and close-on-exec; on failure closes it (nobody
+ * else has it yet). Returns fd or -errno. */
+static int own_fd(int fd) {
   int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
-  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return -errno;
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
 #ifdef SO_NOSIGPIPE
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
-  return 0;
+  return fd;
 }
 #endif
 
@@ -174,11 +179,7 @@ static napi_value js_socket(napi_env env, napi_callback_info info) {
 #else
   int fd = socket(af, SOCK_STREAM, 0);
   if (fd < 0) return np_num(env, -errno);
-  int err = set_nonblock_cloexec(fd);
-  if (err < 0) {
-    close(fd);
-    return np_num(env, err);
-  }
+  fd = own_fd(fd);
 #endif
   return np_num(env, fd);
 }
@@ -231,11 +232,7 @@ static napi_value js_accept(napi_env env, napi_callback_info info) {
   do c = accept(fd, NULL, NULL);
   while (c < 0 && errno == EINTR);
   if (c < 0) return np_num(env, -errno);
-  int err = set_nonblock_cloexec(c);
-  if (err < 0) {
-    close(c);
-    return np_num(env, err);
-  }
+  c = own_fd(c);
 #endif
   return np_num(env, c);
 }

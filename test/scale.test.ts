@@ -9,6 +9,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { openFds } from "./utils/fds.js"
+import { bytes, echo, text } from "./utils/peers.js"
 
 class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
 
@@ -33,18 +34,6 @@ const requireFdLimit = Effect.sync(() => {
 /** Lets the event loop turn twice, so that libuv's close callbacks have run before fds are counted. */
 const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
 
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
-const text = (data: Uint8Array): string => new TextDecoder().decode(data)
-
-const echo = (stream: TcpStream.TcpStream) =>
-  Effect.gen(function*() {
-    const buf = new Uint8Array(1024)
-    while (true) {
-      const n = yield* stream.read(buf)
-      if (n === 0) return
-      yield* stream.writeAll(buf.subarray(0, n))
-    }
-  })
 
 const indices = Array.from({ length: CONNECTIONS }, (_, i) => i)
 

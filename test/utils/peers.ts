@@ -49,6 +49,17 @@ export const netServer = (onConnection: (socket: net.Socket) => void): Effect.Ef
       })
   ).pipe(Effect.map(({ server }) => (server.address() as net.AddressInfo).port))
 
+/** Echoes every byte back until the peer's end of stream. */
+export const echo = (stream: TcpStream.TcpStream): Effect.Effect<void, unknown> =>
+  Effect.gen(function*() {
+    const buf = new Uint8Array(16 * 1024)
+    while (true) {
+      const n = yield* stream.read(buf)
+      if (n === 0) return
+      yield* stream.writeAll(buf.subarray(0, n))
+    }
+  })
+
 /** Reads until EOF, returning everything read. */
 export const readToEnd = (stream: TcpStream.TcpStream): Effect.Effect<Uint8Array, unknown> =>
   Effect.gen(function*() {
