@@ -27,16 +27,15 @@ export class Pollable {
   writeReady = false
   reader: Resume | undefined = undefined
   writer: Resume | undefined = undefined
+  /** Name the syscall in the SocketClosed that wakes a parked reader or writer. */
+  readSyscall = "read"
+  writeSyscall = "write"
 
   constructor(
     readonly poller: Poller,
     readonly fd: number,
     readonly token: number
   ) {}
-
-  /** Name the syscall in the SocketClosed that wakes a parked reader or writer. */
-  readSyscall = "read"
-  writeSyscall = "write"
 
   /** Parks until the fd may be readable, or fails once the handle closes. */
   readonly waitRead: Effect.Effect<void, NetError.SocketClosed> = Effect.async((resume) => {
