@@ -18,6 +18,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { isOpen } from "./utils/fds.js"
+import { echo } from "./utils/peers.js"
 
 class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
 
@@ -40,17 +41,6 @@ const awaitParked = (base: number, count = 1) =>
     ))
 
 const parkedNow = Effect.map(Netpoll.Netpoll, (netpoll) => netpoll.waiting)
-
-/** Echoes every byte until the peer shuts its side down. */
-const echo = (stream: TcpStream.TcpStream) =>
-  Effect.gen(function*() {
-    const buf = new Uint8Array(16 * 1024)
-    while (true) {
-      const n = yield* stream.read(buf)
-      if (n === 0) return
-      yield* stream.writeAll(buf.subarray(0, n))
-    }
-  })
 
 /** Sends `message` and reads exactly its echo back. */
 const exchange = (stream: TcpStream.TcpStream, message: string) =>
