@@ -18,18 +18,8 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { isOpen } from "./utils/fds.js"
-import { echo } from "./utils/peers.js"
+import { bound, bytes, echo } from "./utils/peers.js"
 
-class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
-
-/** Bounds a wait; hitting the bound fails the test loudly. */
-const bound = <A, E, R>(self: Effect.Effect<A, E, R>, what = "operation") =>
-  Effect.timeoutFail(self, {
-    duration: "20 seconds",
-    onTimeout: () => new TestTimeout({ message: `${what} did not finish within 20 seconds` })
-  })
-
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
 const text = (data: Uint8Array): string => new TextDecoder().decode(data)
 
 /** Waits until at least `count` more fibers than `base` are parked on the Netpoll. */

@@ -1,7 +1,6 @@
 import * as fs from "node:fs"
 import { describe, expect, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -11,16 +10,8 @@ import * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import { bound } from "./utils/peers.js"
 import { isOpen, openFds } from "./utils/fds.js"
-
-class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
-
-/** Bounds a wait; hitting the bound fails the test loudly. */
-const bound = <A, E, R>(self: Effect.Effect<A, E, R>, what = "operation") =>
-  Effect.timeoutFail(self, {
-    duration: "20 seconds",
-    onTimeout: () => new TestTimeout({ message: `${what} did not finish within 20 seconds` })
-  })
 
 const ITERATIONS = 200
 

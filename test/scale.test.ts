@@ -1,6 +1,5 @@
 import * as fs from "node:fs"
 import { expect, layer } from "@effect/vitest"
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -9,16 +8,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { openFds } from "./utils/fds.js"
-import { bytes, echo, text } from "./utils/peers.js"
-
-class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
-
-/** Bounds a wait; hitting the bound fails the test loudly. */
-const bound = <A, E, R>(self: Effect.Effect<A, E, R>, what: string, duration: `${number} seconds` = "120 seconds") =>
-  Effect.timeoutFail(self, {
-    duration,
-    onTimeout: () => new TestTimeout({ message: `${what} did not finish within ${duration}` })
-  })
+import { bound, bytes, echo, text } from "./utils/peers.js"
 
 const CONNECTIONS = 2_000
 
@@ -80,7 +70,8 @@ for (const [backend, netpollLayer] of backends) {
                 })),
               { concurrency: "unbounded" }
             ),
-            `${CONNECTIONS} echo exchanges`
+            `${CONNECTIONS} echo exchanges`,
+            "120 seconds"
           )
           expect(yield* Ref.get(peak)).toBe(CONNECTIONS)
           return replies
@@ -118,7 +109,8 @@ for (const [backend, netpollLayer] of backends) {
                 const server = yield* listener.accept
                 return { client, server }
               })),
-            `${CONNECTIONS} connections`
+            `${CONNECTIONS} connections`,
+            "120 seconds"
           )
           expect(openFds()).toBe(fdsBefore + 1 + 2 * CONNECTIONS)
 
@@ -142,7 +134,7 @@ for (const [backend, netpollLayer] of backends) {
             new DataView(message.buffer).setUint32(0, i)
             yield* pairs[i]!.client.writeAll(message)
           }
-          const got = yield* bound(Fiber.joinAll(readers), `${CONNECTIONS} readers waking`)
+          const got = yield* bound(Fiber.joinAll(readers), `${CONNECTIONS} readers waking`, "120 seconds")
           expect(got).toEqual(indices)
           expect(netpoll.waiting).toBe(waitingBefore)
         }))

@@ -6,11 +6,15 @@ import type * as Netpoll from "../../src/Netpoll.js"
 import * as TcpListener from "../../src/TcpListener.js"
 import * as TcpStream from "../../src/TcpStream.js"
 
-/** Generous bound for waits in tests; hitting it fails the test. */
-export const bound = <A, E, R>(self: Effect.Effect<A, E, R>, what = "operation") =>
+/** Bounds a wait generously; hitting the bound fails the test loudly. */
+export const bound = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  what = "operation",
+  duration: `${number} seconds` = "20 seconds"
+) =>
   Effect.timeoutFail(self, {
-    duration: "20 seconds",
-    onTimeout: () => new TestTimeout({ message: `${what} did not finish within 20 seconds` })
+    duration,
+    onTimeout: () => new TestTimeout({ message: `${what} did not finish within ${duration}` })
   })
 
 export class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
