@@ -184,7 +184,9 @@ static napi_value js_socket(napi_env env, napi_callback_info info) {
   return np_num(env, fd);
 }
 
-static napi_value js_connect(napi_env env, napi_callback_info info) {
+/* connect(2) or bind(2) on (fd, family, ip, port). */
+static napi_value addr_call(napi_env env, napi_callback_info info,
+                            int (*op)(int, const struct sockaddr*, socklen_t)) {
   napi_value argv[4];
   struct sockaddr_storage ss;
   socklen_t len = 0;
@@ -193,20 +195,17 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   FD_ARG(0, fd);
   if (!addr_args(env, argv, &ss, &len, &err)) return NULL;
   if (err < 0) return np_num(env, err);
-  if (connect(fd, (struct sockaddr*)&ss, len) == 0) return np_num(env, 0);
-  return np_num(env, errno == EINTR ? -EINPROGRESS : -errno);
+  if (op(fd, (struct sockaddr*)&ss, len) == 0) return np_num(env, 0);
+  /* An interrupted connect goes on in the background (a retry would give EALREADY). */
+  return np_num(env, op == connect && errno == EINTR ? -EINPROGRESS : -errno);
+}
+
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  return addr_call(env, info, connect);
 }
 
 static napi_value js_bind(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  struct sockaddr_storage ss;
-  socklen_t len = 0;
-  int err;
-  if (!np_args(env, info, 4, argv)) return NULL;
-  FD_ARG(0, fd);
-  if (!addr_args(env, argv, &ss, &len, &err)) return NULL;
-  if (err < 0) return np_num(env, err);
-  return np_num(env, bind(fd, (struct sockaddr*)&ss, len) == 0 ? 0 : -errno);
+  return addr_call(env, info, bind);
 }
 
 static napi_value js_listen(napi_env env, napi_callback_info info) {
