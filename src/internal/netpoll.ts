@@ -12,102 +12,132 @@ type Resume = (exit: Exit.Exit<void, NetError.SocketClosed>) => void
 const BATCH_PAIRS = 1024
 
 /**
- * One fd registered with a poller, with at most one fiber parked per direction.
- * Callers serialize each direction themselves (the stream and listener locks),
- * so a slot is never claimed twice.
+ * One direction (reading or writing) of a Pollable: the fibers parked on it, a
+ * readiness latch, and a lock for the calls that span several syscalls.
  *
  * Readiness is a hint: a woken fiber retries its syscall and parks again on
- * EAGAIN. An event that arrives while nobody waits sets the direction's latch,
- * which the next wait consumes, so an edge seen between a syscall's EAGAIN and
- * the park is never lost.
+ * EAGAIN. Every edge sets the latch, which is cleared right before a syscall, so
+ * an edge seen between a syscall's EAGAIN and the park is never lost. An edge
+ * wakes every fiber parked on the direction (almost always one), so a fiber that
+ * is interrupted after its wake-up never swallows one that another fiber needed.
+ *
+ * `locked` is held by a `readExact` or `writeAll` from its first partial
+ * transfer to its end, so that no other call's bytes land in the middle of its
+ * message; single-syscall calls take no lock, they only wait while it is held.
  */
+export class Direction {
+  ready = false
+  locked = false
+  private first: Resume | undefined = undefined
+  private rest: Array<Resume> | undefined = undefined
+
+  constructor(
+    readonly pollable: Pollable,
+    /** Named in the SocketClosed that wakes a parked fiber. */
+    public syscall: string
+  ) {}
+
+  get isParked(): boolean {
+    return this.first !== undefined
+  }
+
+  /** Parks until the next readiness edge, or returns at once if one is latched. */
+  get waitReady(): Effect.Effect<void, NetError.SocketClosed> {
+    return Effect.async((resume) => this.park(resume, true))
+  }
+
+  /** Parks until the lock is released (or the direction wakes for another reason). */
+  get waitTurn(): Effect.Effect<void, NetError.SocketClosed> {
+    return Effect.async((resume) => this.park(resume, false))
+  }
+
+  private park(resume: Resume, forReadiness: boolean): Effect.Effect<void> | void {
+    const pollable = this.pollable
+    if (pollable.closed) return resume(Exit.fail(errno.closed(this.syscall)))
+    if (forReadiness ? this.ready : !this.locked) {
+      if (forReadiness) this.ready = false
+      return resume(Exit.void)
+    }
+    if (this.first === undefined) this.first = resume
+    else (this.rest ??= []).push(resume)
+    pollable.poller.park(pollable)
+    return Effect.sync(() => this.cancel(resume))
+  }
+
+  private cancel(resume: Resume): void {
+    if (this.first === resume) {
+      this.first = this.rest?.shift()
+    } else {
+      const index = this.rest?.indexOf(resume) ?? -1
+      if (index < 0) return
+      this.rest!.splice(index, 1)
+    }
+    const pollable = this.pollable
+    pollable.poller.unpark()
+    pollable.poller.rearm(pollable)
+  }
+
+  /** Wakes every parked fiber with `exit`. */
+  wake(exit: Exit.Exit<void, NetError.SocketClosed>): void {
+    const first = this.first
+    if (first === undefined) return
+    const rest = this.rest
+    this.first = undefined
+    this.rest = undefined
+    const poller = this.pollable.poller
+    poller.unpark()
+    first(exit)
+    if (rest !== undefined) {
+      for (const resume of rest) {
+        poller.unpark()
+        resume(exit)
+      }
+    }
+  }
+
+  /** Readiness from the poller (or from a shutdown of this direction). */
+  signal(): void {
+    this.ready = true
+    this.wake(Exit.void)
+  }
+
+  /** Ends a locked call: fibers waiting for their turn retry. */
+  unlock(): void {
+    this.locked = false
+    this.wake(Exit.void)
+  }
+}
+
+/** One fd registered with a poller, with its two directions. */
 export class Pollable {
   closed = false
-  readReady = false
-  writeReady = false
-  reader: Resume | undefined = undefined
-  writer: Resume | undefined = undefined
-  /** Name the syscall in the SocketClosed that wakes a parked reader or writer. */
-  readSyscall = "read"
-  writeSyscall = "write"
+  readonly input: Direction
+  readonly output: Direction
 
   constructor(
     readonly poller: Poller,
     readonly fd: number,
-    readonly token: number
-  ) {}
-
-  /** Parks until the fd may be readable, or fails once the handle closes. */
-  readonly waitRead: Effect.Effect<void, NetError.SocketClosed> = Effect.async((resume) => {
-    if (this.closed) return resume(Exit.fail(errno.closed(this.readSyscall)))
-    if (this.readReady) {
-      this.readReady = false
-      return resume(Exit.void)
-    }
-    this.reader = resume
-    this.poller.park(this)
-    return this.cancelRead
-  })
-
-  /** Parks until the fd may be writable, or fails once the handle closes. */
-  readonly waitWrite: Effect.Effect<void, NetError.SocketClosed> = Effect.async((resume) => {
-    if (this.closed) return resume(Exit.fail(errno.closed(this.writeSyscall)))
-    if (this.writeReady) {
-      this.writeReady = false
-      return resume(Exit.void)
-    }
-    this.writer = resume
-    this.poller.park(this)
-    return this.cancelWrite
-  })
-
-  private readonly cancelRead = Effect.sync(() => {
-    if (this.reader !== undefined) {
-      this.reader = undefined
-      this.poller.unpark()
-      this.poller.rearm(this)
-    }
-  })
-
-  private readonly cancelWrite = Effect.sync(() => {
-    if (this.writer !== undefined) {
-      this.writer = undefined
-      this.poller.unpark()
-      this.poller.rearm(this)
-    }
-  })
-
-  get interest(): number {
-    return (this.reader === undefined ? 0 : READABLE) | (this.writer === undefined ? 0 : WRITABLE)
+    readonly token: number,
+    syscall: string
+  ) {
+    this.input = new Direction(this, syscall === "listen" ? "accept" : "read")
+    this.output = new Direction(this, syscall === "listen" ? "accept" : syscall === "connect" ? "connect" : "write")
   }
 
-  /** Delivers readiness: wakes the parked fiber of each direction, or latches it. */
+  /** The portable backend arms its one-shot handle for what parked fibers await. */
+  get interest(): number {
+    return (this.input.isParked ? READABLE : 0) | (this.output.isParked ? WRITABLE : 0)
+  }
+
+  /** Delivers readiness to each direction named in `events`. */
   ready(events: number): void {
-    if ((events & READABLE) !== 0) {
-      const reader = this.reader
-      if (reader === undefined) {
-        this.readReady = true
-      } else {
-        this.reader = undefined
-        this.poller.unpark()
-        reader(Exit.void)
-      }
-    }
-    if ((events & WRITABLE) !== 0) {
-      const writer = this.writer
-      if (writer === undefined) {
-        this.writeReady = true
-      } else {
-        this.writer = undefined
-        this.poller.unpark()
-        writer(Exit.void)
-      }
-    }
+    if ((events & READABLE) !== 0) this.input.signal()
+    if ((events & WRITABLE) !== 0) this.output.signal()
     this.poller.rearm(this)
   }
 
   /**
-   * Deregisters, then closes the fd exactly once, then wakes both parked fibers
+   * Deregisters, then closes the fd exactly once, then wakes every parked fiber
    * with SocketClosed. Every syscall path checks `closed` first, so the fd number
    * is never touched again, whoever the kernel hands it to next.
    */
@@ -116,20 +146,14 @@ export class Pollable {
     this.closed = true
     this.poller.forget(this)
     addon.close(this.fd)
-    const { reader, writer } = this
-    this.reader = undefined
-    this.writer = undefined
-    if (reader !== undefined) {
-      this.poller.unpark()
-      reader(Exit.fail(errno.closed(this.readSyscall)))
-    }
-    if (writer !== undefined) {
-      this.poller.unpark()
-      writer(Exit.fail(errno.closed(this.writeSyscall)))
+    for (const direction of [this.input, this.output]) {
+      if (direction.isParked) direction.wake(Exit.fail(errno.closed(direction.syscall)))
     }
   }
 
-  readonly closeEffect: Effect.Effect<void> = Effect.sync(() => this.close())
+  get closeEffect(): Effect.Effect<void> {
+    return Effect.sync(() => this.close())
+  }
 }
 
 /** The Netpoll service: a native poller and the fds registered with it. */
@@ -183,7 +207,7 @@ export class Poller implements Netpoll.Netpoll.Service {
       addon.close(fd)
       return errno.fromErrno(rc, "epoll_ctl")
     }
-    const pollable = new Pollable(this, fd, token)
+    const pollable = new Pollable(this, fd, token, syscall)
     this.byToken.set(token, pollable)
     return pollable
   }

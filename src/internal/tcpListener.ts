@@ -28,10 +28,10 @@ const acceptFrom = (
   Effect.suspend(() => {
     const pollable = self.pollable
     if (pollable.closed) return Effect.fail(errno.closed("accept", self.address))
-    pollable.readReady = false
+    pollable.input.ready = false
     const fd = addon.accept(pollable.fd)
     if (fd === -errno.EAGAIN) {
-      return Effect.flatMap(restore(pollable.waitRead), () => acceptFrom(self, scope, restore))
+      return Effect.flatMap(restore(pollable.input.waitReady), () => acceptFrom(self, scope, restore))
     }
     if (fd < 0) return Effect.fail(errno.fromErrno(fd, "accept", self.address))
     const accepted = pollable.poller.register(fd, "accept")
@@ -41,7 +41,6 @@ const acceptFrom = (
 
 class TcpListenerImpl implements TcpListener.TcpListener {
   readonly [TypeId]: TcpListener.TypeId = TypeId
-  readonly acceptLock = Effect.unsafeMakeSemaphore(1)
 
   constructor(readonly pollable: netpoll.Pollable, readonly address: string) {}
 
@@ -50,10 +49,10 @@ class TcpListenerImpl implements TcpListener.TcpListener {
   }
 
   // From accept4 to the finalizer in the caller's Scope nothing may interrupt:
-  // only the wait for a pending connection is interruptible.
+  // only the wait for a pending connection is interruptible. One accept4 is
+  // atomic, so concurrent accepts need no lock.
   get accept(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
-    return Effect.flatMap(Effect.scope, (scope) =>
-      this.acceptLock.withPermits(1)(Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore))))
+    return Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore)))
   }
 
   get localAddr(): Effect.Effect<SocketAddr.SocketAddr, NetError.NetError> {
@@ -92,12 +91,7 @@ const bindOne = (
       return errno.fromErrno(rc, syscall, address)
     }
   }
-  const pollable = poller.register(fd, "listen")
-  if (pollable instanceof netpoll.Pollable) {
-    pollable.readSyscall = "accept"
-    pollable.writeSyscall = "accept"
-  }
-  return pollable
+  return poller.register(fd, "listen")
 }
 
 export const bind = (

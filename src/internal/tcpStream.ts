@@ -25,51 +25,93 @@ export const sockAddr = (
       : Effect.succeed(socketAddr.fromNative(result))
   })
 
-const readSome = (
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+/**
+ * One `read`: the syscall first, a park only on EAGAIN. It takes no lock (one
+ * syscall is atomic) but waits while a `readExact` holds the direction.
+ */
+const readOnce = (
   self: TcpStreamImpl,
-  buf: Uint8Array,
-  offset: number,
-  length: number
+  buf: Uint8Array
 ): Effect.Effect<number, NetError.NetError> =>
   Effect.suspend(() => {
     const pollable = self.pollable
+    const input = pollable.input
     if (pollable.closed) return Effect.fail(errno.closed("read", self.remote))
-    pollable.readReady = false
-    const n = addon.read(pollable.fd, buf, offset, length)
+    if (input.locked) return Effect.flatMap(input.waitTurn, () => readOnce(self, buf))
+    input.ready = false
+    const n = addon.read(pollable.fd, buf, 0, buf.length)
     if (n >= 0) return Effect.succeed(n)
-    if (n === -errno.EAGAIN) return Effect.flatMap(pollable.waitRead, () => readSome(self, buf, offset, length))
+    if (n === -errno.EAGAIN) return Effect.flatMap(input.waitReady, () => readOnce(self, buf))
     return Effect.fail(errno.fromErrno(n, "read", self.remote))
   })
 
-const writeSome = (
+const writeOnce = (
   self: TcpStreamImpl,
-  buf: Uint8Array,
-  offset: number,
-  length: number
+  buf: Uint8Array
 ): Effect.Effect<number, NetError.NetError> =>
   Effect.suspend(() => {
     const pollable = self.pollable
+    const output = pollable.output
     if (pollable.closed) return Effect.fail(errno.closed("write", self.remote))
-    pollable.writeReady = false
-    const n = addon.write(pollable.fd, buf, offset, length)
+    if (output.locked) return Effect.flatMap(output.waitTurn, () => writeOnce(self, buf))
+    output.ready = false
+    const n = addon.write(pollable.fd, buf, 0, buf.length)
     if (n >= 0) return Effect.succeed(n)
-    if (n === -errno.EAGAIN) return Effect.flatMap(pollable.waitWrite, () => writeSome(self, buf, offset, length))
+    if (n === -errno.EAGAIN) return Effect.flatMap(output.waitReady, () => writeOnce(self, buf))
     return Effect.fail(errno.fromErrno(n, "write", self.remote))
   })
 
-const readExactFrom = (self: TcpStreamImpl, buf: Uint8Array, offset: number): Effect.Effect<void, NetError.NetError> =>
-  offset === buf.length ? Effect.void : Effect.flatMap(
-    readSome(self, buf, offset, buf.length - offset),
-    (n) =>
-      n === 0
-        ? Effect.fail(new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: offset }))
-        : readExactFrom(self, buf, offset + n)
-  )
-
-const writeAllFrom = (self: TcpStreamImpl, buf: Uint8Array, offset: number): Effect.Effect<void, NetError.NetError> =>
-  offset === buf.length
-    ? Effect.void
-    : Effect.flatMap(writeSome(self, buf, offset, buf.length - offset), (n) => writeAllFrom(self, buf, offset + n))
+/**
+ * The body of `readExact` and `writeAll`, run uninterruptibly but for its parks
+ * (`restore`): it transfers what it can now, and once part of the message has
+ * moved and the socket would block, it locks the direction until the end, so
+ * that no other call's bytes land inside the message. Taking the lock and
+ * installing its release happen in one uninterruptible step.
+ */
+const transferAll = (
+  self: TcpStreamImpl,
+  direction: netpoll.Direction,
+  transfer: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
+  syscall: "read" | "write",
+  buf: Uint8Array,
+  offset: number,
+  restore: Restore,
+  owner: boolean
+): Effect.Effect<void, NetError.NetError> =>
+  Effect.suspend(() => {
+    const pollable = self.pollable
+    if (pollable.closed) return Effect.fail(errno.closed(syscall, self.remote))
+    if (direction.locked && !owner) {
+      return Effect.flatMap(
+        restore(direction.waitTurn),
+        () => transferAll(self, direction, transfer, syscall, buf, offset, restore, owner)
+      )
+    }
+    let done = offset
+    while (done < buf.length) {
+      direction.ready = false
+      const n = transfer(pollable.fd, buf, done, buf.length - done)
+      if (n > 0) {
+        done += n
+      } else if (n === 0) {
+        return Effect.fail(new NetError.UnexpectedEof({ syscall, address: self.remote, bytesRead: done }))
+      } else if (n !== -errno.EAGAIN) {
+        return Effect.fail(errno.fromErrno(n, syscall, self.remote))
+      } else {
+        const lock = !owner && done > 0
+        const rest = Effect.flatMap(
+          restore(direction.waitReady),
+          () => transferAll(self, direction, transfer, syscall, buf, done, restore, owner || lock)
+        )
+        if (!lock) return rest
+        direction.locked = true
+        return Effect.ensuring(rest, Effect.sync(() => direction.unlock()))
+      }
+    }
+    return Effect.void
+  })
 
 const closedOrZero = (self: TcpStreamImpl, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
   Effect.suspend(() => self.pollable.closed ? Effect.fail(errno.closed(syscall, self.remote)) : Effect.succeed(0))
@@ -82,12 +124,10 @@ const setOption = (self: TcpStreamImpl, syscall: string, f: (fd: number) => numb
   })
 
 const shutdownHow = { read: 0, write: 1, both: 2 } as const
+const shutdownEvents = { read: READABLE, write: WRITABLE, both: READABLE | WRITABLE } as const
 
 class TcpStreamImpl implements TcpStream.TcpStream {
   readonly [TypeId]: TcpStream.TypeId = TypeId
-  // One lock per direction: concurrent readers (or writers) run one whole call at a time.
-  readonly readLock = Effect.unsafeMakeSemaphore(1)
-  readonly writeLock = Effect.unsafeMakeSemaphore(1)
 
   constructor(
     readonly pollable: netpoll.Pollable,
@@ -108,25 +148,27 @@ class TcpStreamImpl implements TcpStream.TcpStream {
   }
 
   read(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
-    return buf.length === 0 ? closedOrZero(this, "read") : this.readLock.withPermits(1)(readSome(this, buf, 0, buf.length))
+    return buf.length === 0 ? closedOrZero(this, "read") : readOnce(this, buf)
   }
 
   write(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
-    return buf.length === 0
-      ? closedOrZero(this, "write")
-      : this.writeLock.withPermits(1)(writeSome(this, buf, 0, buf.length))
+    return buf.length === 0 ? closedOrZero(this, "write") : writeOnce(this, buf)
   }
 
   readExact(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
     return buf.length === 0
       ? Effect.asVoid(closedOrZero(this, "read"))
-      : this.readLock.withPermits(1)(readExactFrom(this, buf, 0))
+      : Effect.uninterruptibleMask((restore) =>
+        transferAll(this, this.pollable.input, addon.read, "read", buf, 0, restore, false)
+      )
   }
 
   writeAll(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
     return buf.length === 0
       ? Effect.asVoid(closedOrZero(this, "write"))
-      : this.writeLock.withPermits(1)(writeAllFrom(this, buf, 0))
+      : Effect.uninterruptibleMask((restore) =>
+        transferAll(this, this.pollable.output, addon.write, "write", buf, 0, restore, false)
+      )
   }
 
   get tryClone(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
@@ -157,7 +199,7 @@ class TcpStreamImpl implements TcpStream.TcpStream {
       const rc = addon.shutdown(pollable.fd, shutdownHow[how])
       if (rc < 0 && rc !== -errno.ENOTCONN) return Effect.fail(errno.fromErrno(rc, "shutdown", this.remote))
       // Parked fibers of the shut direction retry now: reads see 0, writes see EPIPE.
-      pollable.ready(how === "read" ? READABLE : how === "write" ? WRITABLE : READABLE | WRITABLE)
+      pollable.ready(shutdownEvents[how])
       return Effect.void
     })
   }
@@ -200,7 +242,7 @@ const applyOptions = (pollable: netpoll.Pollable, options: TcpStream.ConnectOpti
  * confirm with getpeername (a wake-up can come before the handshake ends).
  */
 const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Effect<void, NetError.NetError> =>
-  Effect.flatMap(pollable.waitWrite, () => {
+  Effect.flatMap(pollable.output.waitReady, () => {
     // The handle may have closed (the layer with it) between the wake-up and now.
     if (pollable.closed) return Effect.fail(errno.closed("connect", address))
     const error = addon.soError(pollable.fd)
@@ -223,14 +265,13 @@ const connectOne = (
     if (fd < 0) return Effect.fail(errno.fromErrno(fd, "socket", address))
     const pollable = poller.register(fd, "connect")
     if (!(pollable instanceof netpoll.Pollable)) return Effect.fail(pollable)
-    pollable.writeSyscall = "connect"
     const optionError = applyOptions(pollable, options, address)
     if (optionError !== undefined) {
       pollable.close()
       return Effect.fail(optionError)
     }
     // Readiness seen before the connect started says nothing about it.
-    pollable.writeReady = false
+    pollable.output.ready = false
     const rc = addon.connect(fd, family, addr.address, addr.port)
     const connected = rc === 0
       ? Effect.void
@@ -239,7 +280,7 @@ const connectOne = (
       : Effect.fail(errno.fromErrno(rc, "connect", address))
     return Effect.onExit(connected, (exit) => {
       if (Exit.isFailure(exit)) return pollable.closeEffect
-      pollable.writeSyscall = "write"
+      pollable.output.syscall = "write"
       return Scope.addFinalizer(scope, pollable.closeEffect)
     }).pipe(Effect.as(fromPollable(pollable, address)))
   })
