@@ -252,6 +252,36 @@ layer(Netpoll.layer, { excludeTestServices: true })("adapters", (it) => {
         expect(text(yield* bound(readToEnd(server)))).toBe("one two three")
       }))
 
+    it.scoped("corked writes, a small batch and a large one, reach the peer whole and in order", () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair()
+        const duplex = yield* TcpStream.toDuplex(client)
+        const data = pattern(300_000)
+        // Node hands corked writes to _writev in one batch: first tiny pieces, then 100 KB ones.
+        duplex.cork()
+        for (let offset = 0; offset < 1000; offset += 10) duplex.write(data.subarray(offset, offset + 10))
+        duplex.uncork()
+        duplex.cork()
+        for (let offset = 1000; offset < data.length; offset += 100_000) {
+          duplex.write(data.subarray(offset, offset + 100_000))
+        }
+        duplex.uncork()
+        duplex.end()
+        const received = yield* bound(readToEnd(server))
+        expect(Buffer.compare(received, data)).toBe(0)
+      }))
+
+    it.scoped("with allowHalfOpen: false, the peer's end of stream ends our writes too", () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair()
+        const duplex = yield* TcpStream.toDuplex(server, { allowHalfOpen: false })
+        yield* client.shutdown("write")
+        expect(text(yield* collect(duplex))).toBe("")
+        expect(yield* bound(client.read(new Uint8Array(1)))).toBe(0)
+        yield* awaitClose(duplex)
+        expect(isOpen(server.fd)).toBe(false)
+      }))
+
     it.scoped("stream.pipeline carries 8 MiB through the duplex to an echo peer and back", () =>
       Effect.gen(function*() {
         const { client, server } = yield* pair()
