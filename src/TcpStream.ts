@@ -4,9 +4,13 @@
  *
  * @since 0.1.0
  */
+import type { Duplex } from "node:stream"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import type * as Sink from "effect/Sink"
+import type * as Stream from "effect/Stream"
 import * as internal from "./internal/tcpStream.js"
+import * as adapters from "./internal/tcpStreamAdapters.js"
 import type * as NetError from "./NetError.js"
 import type * as Netpoll from "./Netpoll.js"
 import type * as SocketAddr from "./SocketAddr.js"
@@ -108,3 +112,122 @@ export const connect: (
   address: SocketAddr.Input,
   options?: ConnectOptions
 ) => Effect.Effect<TcpStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope> = internal.connect
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface StreamOptions {
+  /** The most bytes one read takes, and so the largest element; 64 KiB by default. */
+  readonly chunkSize?: number | undefined
+}
+
+/**
+ * The bytes of a connection as an Effect `Stream`, ending at end of stream.
+ *
+ * Reads are pulled: `read` runs only when the consumer asks for the next
+ * element, so a slow consumer leaves the bytes in the kernel and the peer's
+ * writes wait, as TCP flow control intends. Each element is a fresh copy of
+ * what one read returned (1..`chunkSize` bytes), safe to keep. A consumer
+ * interrupted while it waits for bytes has consumed none of them, so the
+ * stream stays usable. Read errors fail the Stream with the `NetError`.
+ *
+ * @example
+ * ```ts
+ * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import { Effect, Stream } from "effect"
+ *
+ * const lines = Effect.scoped(Effect.gen(function*() {
+ *   const stream = yield* TcpStream.connect("127.0.0.1:7000")
+ *   return yield* TcpStream.toStream(stream).pipe(
+ *     Stream.decodeText(),
+ *     Stream.splitLines,
+ *     Stream.runCollect
+ *   )
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const toStream: (
+  stream: TcpStream,
+  options?: StreamOptions
+) => Stream.Stream<Uint8Array, NetError.NetError> = adapters.toStream
+
+/**
+ * A `Sink` that writes every element to the connection, in order, with
+ * `writeAll`; it suspends while the send buffer is full. Small elements that
+ * arrive together are joined into one write. The sink never shuts the
+ * connection down: call `shutdown("write")` when the peer should see the end.
+ *
+ * @example
+ * ```ts
+ * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import { Effect, Stream } from "effect"
+ *
+ * const send = (stream: TcpStream.TcpStream) =>
+ *   Stream.make("hello ", "world\n").pipe(
+ *     Stream.encodeText,
+ *     Stream.run(TcpStream.toSink(stream)),
+ *     Effect.zipRight(stream.shutdown("write"))
+ *   )
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const toSink: (stream: TcpStream) => Sink.Sink<void, Uint8Array, never, NetError.NetError> = adapters.toSink
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface DuplexOptions {
+  /** The most bytes one read takes, and so the largest chunk pushed; 64 KiB by default. */
+  readonly chunkSize?: number | undefined
+  /**
+   * Whether the writable side stays open after the readable side ended, as
+   * Node's `allowHalfOpen`; `true` by default, so the peer's `shutdown("write")`
+   * does not end our writes.
+   */
+  readonly allowHalfOpen?: boolean | undefined
+}
+
+/**
+ * A Node `stream.Duplex` over the connection, for libraries that speak Node
+ * streams: `node:tls`, `stream.pipeline`, parsers.
+ *
+ * Backpressure runs both ways: `_read` reads once per request from Node, so
+ * nothing is read while the readable buffer is full; `_write` calls back once
+ * `writeAll` is done, so `write()` returns `false` while the kernel's send
+ * buffer is full. `end()` shuts down the write direction (the peer reads end of
+ * stream); the peer's end of stream pushes `null`. A failed read or write
+ * destroys the Duplex with the `NetError` itself (an `Error` instance).
+ *
+ * The Duplex runs its Effects on the runtime of the fiber that made it. It
+ * owns the connection from then on: `destroy()` (or Node's auto-destroy once
+ * both sides ended) interrupts the pending read and write, which consume
+ * nothing, and closes the `TcpStream`. Closing is idempotent, so the Scope that
+ * owns the stream never closes it twice. When the Scope given to `toDuplex`
+ * closes, the Duplex is destroyed and the finalizer waits for its `close`.
+ * To keep using the connection after the Duplex, give it a `tryClone`.
+ *
+ * @example
+ * ```ts
+ * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import { Effect } from "effect"
+ * import * as tls from "node:tls"
+ *
+ * const secure = Effect.scoped(Effect.gen(function*() {
+ *   const stream = yield* TcpStream.connect("example.com:443")
+ *   const duplex = yield* TcpStream.toDuplex(stream)
+ *   const socket = tls.connect({ socket: duplex, servername: "example.com" })
+ *   // ... use `socket` like any TLS socket
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const toDuplex: (
+  stream: TcpStream,
+  options?: DuplexOptions
+) => Effect.Effect<Duplex, never, Scope.Scope> = adapters.toDuplex
