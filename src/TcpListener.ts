@@ -137,9 +137,10 @@ export interface SocketServerOptions extends BindOptions {
  * - `address` is the bound `TcpAddress`, with the port the kernel chose for port 0.
  * - `run(handler)` accepts as `serve` does: each connection is a `Socket.Socket`
  *   handled in a fiber of its own; the connection closes when its first run
- *   ends. A handler's failure is logged at the unhandled-error log level and
- *   ends only its connection; an accept error `serve` does not retry fails
- *   `run` with `SocketServerError` reason `"Unknown"`.
+ *   ends, or at the latest when its handler does (a later run fails with
+ *   `SocketCloseError` code 1000). A handler's failure is logged at the
+ *   unhandled-error log level and ends only its connection; an accept error
+ *   `serve` does not retry fails `run` with `SocketServerError` reason `"Unknown"`.
  * - Connections that arrive before `run` wait in the kernel's backlog.
  * - Interrupting `run` closes its connections; closing the layer's Scope closes
  *   the listener. A bind failure fails the layer with its `NetError`.

@@ -8,16 +8,19 @@ import type { RpcClientError } from "@effect/rpc/RpcClientError"
 import * as RpcGroup from "@effect/rpc/RpcGroup"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
-import { expect, layer } from "@effect/vitest"
+import { describe, expect, layer } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import { openFds } from "./utils/fds.js"
 import { bound } from "./utils/peers.js"
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { reason: Schema.String }) {}
@@ -129,3 +132,26 @@ for (const transport of transports) {
     )
   }
 }
+
+/** Lets the event loop turn twice, so libuv's close callbacks have run before fds are counted. */
+const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
+
+describe("resources", () => {
+  layer(Netpoll.layer, { excludeTestServices: true })("@effect/rpc over effect-netpoll", (it) => {
+    it.effect("closing the rpc layers closes every socket: fds return to their count before", () =>
+      Effect.gen(function*() {
+        yield* loopTurns
+        const before = openFds()
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(environment(transports[0], RpcSerialization.layerNdjson), scope)
+        const client = Context.get(context, Client)
+        expect(yield* bound(client.Add({ a: 1, b: 1 }), "Add")).toBe(2)
+        // At least the listener, the client's connection and the server's end of it
+        // (the environment's own Netpoll may hold more).
+        expect(openFds()).toBeGreaterThanOrEqual(before + 3)
+        yield* Scope.close(scope, Exit.void)
+        yield* loopTurns
+        expect(openFds()).toBe(before)
+      }))
+  })
+})
