@@ -1,6 +1,8 @@
 import * as Socket from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
 import { describe, expect, layer } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -8,6 +10,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
@@ -151,6 +156,31 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpStream.makeSocket", (it)
       yield* bound(Fiber.join(early), "early write")
       expect(yield* bound(Fiber.join(peer), "peer")).toBe("early")
       yield* Fiber.interrupt(run)
+    }))
+
+  it.scoped("concurrent writes go out whole, never interleaved, while the run reads", () =>
+    Effect.gen(function*() {
+      const { listener, socket } = yield* listening()
+      const letters = "abcdefghijklmnop".split("")
+      const size = 64 * 1024
+      const peer = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+        const stream = yield* listener.accept
+        const got = new Uint8Array(letters.length * size)
+        yield* stream.readExact(got)
+        yield* stream.writeAll(bytes("done"))
+        return text(got)
+      })))
+      const write = yield* socket.writer
+      const run = yield* Effect.fork(collect(socket))
+      yield* bound(
+        Effect.forEach(letters, (letter) => write(letter.repeat(size)), { concurrency: "unbounded", discard: true }),
+        "writes"
+      )
+      const got = yield* bound(Fiber.join(peer), "peer")
+      const blocks = Array.from({ length: letters.length }, (_, i) => got.slice(i * size, (i + 1) * size))
+      expect(blocks.every((block) => block === block[0].repeat(size))).toBe(true)
+      expect(blocks.map((block) => block[0]).sort()).toEqual(letters)
+      expect(concat(yield* bound(Fiber.join(run), "run"))).toBe("done")
     }))
 
   it.scoped("writing a CloseEvent closes the connection and fails the run with a clean close", () =>
@@ -346,6 +376,33 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener.layerSocketServ
       yield* failing.writeAll(bytes("fail"))
       expect((yield* bound(readToEnd(failing), "closed connection")).length).toBe(0)
       expect(yield* echoOf(healthy, "after")).toBe("after")
+    }))
+
+  it.scoped("a connection closes when its handler ends, even one that never runs the Socket", () =>
+    Effect.gen(function*() {
+      const server = yield* buildServer("127.0.0.1:0")
+      yield* Effect.forkScoped(server.run(() => Effect.void))
+      const client = yield* TcpStream.connect({ host: "127.0.0.1", port: portOf(server.address) })
+      expect((yield* bound(readToEnd(client), "closed connection")).length).toBe(0)
+    }))
+
+  it.scoped("a handler's failure is logged at the unhandled-error log level", () =>
+    Effect.gen(function*() {
+      const server = yield* buildServer("127.0.0.1:0")
+      const logged = yield* Deferred.make<{ readonly message: unknown; readonly cause: Cause.Cause<unknown> }>()
+      const logger = Logger.make(({ cause, logLevel, message }) => {
+        if (logLevel._tag === "Warning") Deferred.unsafeDone(logged, Exit.succeed({ message, cause }))
+      })
+      yield* Effect.forkScoped(
+        server.run(() => new Boom({ chunk: "handler" })).pipe(
+          Effect.withUnhandledErrorLogLevel(Option.some(LogLevel.Warning)),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+      )
+      yield* TcpStream.connect({ host: "127.0.0.1", port: portOf(server.address) })
+      const entry = yield* bound(Deferred.await(logged), "log entry")
+      expect(entry.message).toEqual(["Unhandled error in SocketServer"])
+      expect(Cause.failures(entry.cause)).toEqual(Chunk.of(new Boom({ chunk: "handler" })))
     }))
 
   it.scoped("a connection runs once: a second run fails with a clean close", () =>
