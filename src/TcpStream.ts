@@ -143,14 +143,13 @@ export interface SocketOptions {
  *
  * @example
  * ```ts
- * import { Socket } from "@effect/platform"
  * import * as TcpStream from "effect-netpoll/TcpStream"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
  *   const socket = yield* TcpStream.makeSocket(TcpStream.connect("127.0.0.1:6379"))
  *   const write = yield* socket.writer
- *   yield* socket.run((chunk) => Effect.log(chunk.length), { onOpen: write("PING\r\n") })
+ *   yield* socket.run((chunk) => Effect.log(chunk.length), { onOpen: Effect.orDie(write("PING\r\n")) })
  * })
  * ```
  * @since 0.2.0

@@ -1,7 +1,6 @@
 import * as Socket from "@effect/platform/Socket"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
@@ -52,7 +51,7 @@ const readLoop = <_, E, R>(
  */
 export const fromOpen = <R>(
   open: Effect.Effect<TcpStream.TcpStream, Socket.SocketError, R>,
-  options?: { readonly openTimeout?: Duration.DurationInput | undefined }
+  options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.withFiberRuntime((fiber) => {
     const openContext = fiber.currentContext as Context.Context<Exclude<R, Scope.Scope>>
@@ -140,13 +139,13 @@ export const fromOpen = <R>(
 
 export const makeSocket = <R>(
   open: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>,
-  options?: { readonly openTimeout?: Duration.DurationInput | undefined }
+  options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   fromOpen(Effect.mapError(open, (cause) => new Socket.SocketGenericError({ reason: "Open", cause })), options)
 
 export const layerSocket = (
   address: SocketAddr.Input,
-  options?: TcpStream.ConnectOptions & { readonly openTimeout?: Duration.DurationInput | undefined }
+  options?: TcpStream.ConnectOptions & TcpStream.SocketOptions
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
   Layer.effect(Socket.Socket, makeSocket(tcpStream.connect(address, options), options))
 

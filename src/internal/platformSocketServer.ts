@@ -21,7 +21,7 @@ const reportUnhandledError = <E>(cause: Cause.Cause<E>) =>
 
 export const makeSocketServer = (
   address: SocketAddr.Input,
-  options?: TcpListener.BindOptions & { readonly maxConnections?: number | undefined }
+  options?: TcpListener.SocketServerOptions
 ): Effect.Effect<SocketServer.SocketServer["Type"], NetError.NetError, Netpoll.Netpoll | Scope.Scope> =>
   Effect.gen(function*() {
     const listener = yield* tcpListener.bind(address, options)
@@ -47,6 +47,6 @@ export const makeSocketServer = (
 
 export const layerSocketServer = (
   address: SocketAddr.Input,
-  options?: TcpListener.BindOptions & { readonly maxConnections?: number | undefined }
+  options?: TcpListener.SocketServerOptions
 ): Layer.Layer<SocketServer.SocketServer, NetError.NetError, Netpoll.Netpoll> =>
   Layer.scoped(SocketServer.SocketServer, makeSocketServer(address, options))
