@@ -4,8 +4,11 @@
  *
  * @since 0.1.0
  */
+import type * as SocketServer from "@effect/platform/SocketServer"
 import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import * as platformSocketServer from "./internal/platformSocketServer.js"
 import * as internal from "./internal/tcpListener.js"
 import type * as NetError from "./NetError.js"
 import type * as Netpoll from "./Netpoll.js"
@@ -116,3 +119,50 @@ export const serve: <E, R>(
   handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
   options?: { readonly maxConnections?: number | undefined }
 ) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> = internal.serve
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface SocketServerOptions extends BindOptions {
+  /** At most this many connections are handled at once; see `serve`. */
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * An `@effect/platform` `SocketServer.SocketServer` listening on `address`, so
+ * code written against it (such as `RpcServer.layerProtocolSocketServer`) runs
+ * unchanged, as on `@effect/platform-node`'s `NodeSocketServer`.
+ *
+ * - `address` is the bound `TcpAddress`, with the port the kernel chose for port 0.
+ * - `run(handler)` accepts as `serve` does: each connection is a `Socket.Socket`
+ *   handled in a fiber of its own; the connection closes when its first run
+ *   ends, or at the latest when its handler does (a later run fails with
+ *   `SocketCloseError` code 1000). A handler's failure is logged at the
+ *   unhandled-error log level and ends only its connection; an accept error
+ *   `serve` does not retry fails `run` with `SocketServerError` reason `"Unknown"`.
+ * - Connections that arrive before `run` wait in the kernel's backlog.
+ * - Interrupting `run` closes its connections; closing the layer's Scope closes
+ *   the listener. A bind failure fails the layer with its `NetError`.
+ *
+ * @example
+ * ```ts
+ * import { RpcSerialization, RpcServer } from "@effect/rpc"
+ * import * as Netpoll from "effect-netpoll/Netpoll"
+ * import * as TcpListener from "effect-netpoll/TcpListener"
+ * import { Layer } from "effect"
+ *
+ * const Protocol = RpcServer.layerProtocolSocketServer.pipe(
+ *   Layer.provide(TcpListener.layerSocketServer("127.0.0.1:9000")),
+ *   Layer.provide(RpcSerialization.layerNdjson),
+ *   Layer.provide(Netpoll.layer)
+ * )
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSocketServer: (
+  address: SocketAddr.Input,
+  options?: SocketServerOptions
+) => Layer.Layer<SocketServer.SocketServer, NetError.NetError, Netpoll.Netpoll> =
+  platformSocketServer.layerSocketServer

@@ -5,10 +5,14 @@
  * @since 0.1.0
  */
 import type { Duplex } from "node:stream"
+import type * as Socket from "@effect/platform/Socket"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
+import * as platformSocket from "./internal/platformSocket.js"
 import * as internal from "./internal/tcpStream.js"
 import * as adapters from "./internal/tcpStreamAdapters.js"
 import type * as NetError from "./NetError.js"
@@ -231,3 +235,74 @@ export const toDuplex: (
   stream: TcpStream,
   options?: DuplexOptions
 ) => Effect.Effect<Duplex, never, Scope.Scope> = adapters.toDuplex
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface SocketOptions {
+  /** Fails a run whose connection is not open in time with `SocketGenericError` reason `"Open"`, as NodeSocket's `openTimeout` does. */
+  readonly openTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * An `@effect/platform` `Socket.Socket` that opens a connection with `open`
+ * on every `run` (and `runRaw`) and closes it when that run ends, as
+ * `@effect/platform-node`'s `NodeSocket.makeNet` does, so code written against
+ * `Socket.Socket` runs unchanged.
+ *
+ * - `run` hands the handler each chunk read (a fresh `Uint8Array`); an effect
+ *   it returns runs in a fiber of its own, and its failure fails the run.
+ *   `runRaw` is the same, since TCP carries only bytes.
+ * - End of stream ends the run successfully, interrupting handlers still running.
+ * - A `NetError` fails the run with `SocketGenericError`, reason `"Open"` from
+ *   `open` and `"Read"` from reading, with the `NetError` as `cause`; a write's
+ *   fails the write with reason `"Write"`.
+ * - `writer` writes strings (UTF-8) and bytes whole, in order, waiting until a
+ *   run has connected. Writing a `CloseEvent` closes the connection: the run
+ *   fails with `SocketCloseError` code 1000, or with a `"Read"` error for a code
+ *   above 1000. Releasing the writer's Scope half-closes (the peer reads end of
+ *   stream) after the writes before it.
+ *
+ * @example
+ * ```ts
+ * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const socket = yield* TcpStream.makeSocket(TcpStream.connect("127.0.0.1:6379"))
+ *   const write = yield* socket.writer
+ *   yield* socket.run((chunk) => Effect.log(chunk.length), { onOpen: Effect.orDie(write("PING\r\n")) })
+ * })
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const makeSocket: <R>(
+  open: Effect.Effect<TcpStream, NetError.NetError, R>,
+  options?: SocketOptions
+) => Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> = platformSocket.makeSocket
+
+/**
+ * A `Socket.Socket` layer that connects to `address` on every run; see `makeSocket`.
+ *
+ * @example
+ * ```ts
+ * import { RpcClient, RpcSerialization } from "@effect/rpc"
+ * import * as Netpoll from "effect-netpoll/Netpoll"
+ * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import { Layer } from "effect"
+ *
+ * const Protocol = RpcClient.layerProtocolSocket().pipe(
+ *   Layer.provide(TcpStream.layerSocket("127.0.0.1:9000")),
+ *   Layer.provide(RpcSerialization.layerNdjson),
+ *   Layer.provide(Netpoll.layer)
+ * )
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSocket: (
+  address: SocketAddr.Input,
+  options?: ConnectOptions & SocketOptions
+) => Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> = platformSocket.layerSocket
