@@ -1,15 +1,78 @@
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import * as errno from "./errno.js"
 import { addon, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
-type Resume = (exit: Exit.Exit<void, NetError.SocketClosed>) => void
-
 /** Pairs of (token, events) handed over per wake-up. */
 const BATCH_PAIRS = 1024
+
+type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+/**
+ * A fiber parked on a direction and the effect it runs when woken: its retry,
+ * or a SocketClosed failure. The retry always runs in the fiber, never here,
+ * so a fiber interrupted before it resumes has done nothing.
+ */
+class Parked {
+  settled = false
+  constructor(
+    readonly direction: Direction,
+    readonly state: FiberState,
+    readonly resume: (effect: Effect.Effect<any, any>) => void,
+    readonly retry: Effect.Effect<any, any>
+  ) {}
+}
+
+/**
+ * What the netpoll knows of a fiber that has parked or locked a direction. Waits
+ * carry no canceller (an interruptible `Effect.async` canceller costs a dozen
+ * runtime ops per wait); instead a fiber's park or lock is known to be stale
+ * once the fiber parks again (a fiber waits for one thing at a time) or ends,
+ * which an observer, added once per fiber, reports. An interrupted wait is
+ * resumed by nobody: its fiber has moved on, and a late `resume` is a no-op.
+ */
+export class FiberState {
+  parked: Parked | undefined = undefined
+  lock: Direction | undefined = undefined
+
+  /** The fiber's previous wait, if any, is over: it parks anew, or has ended. */
+  settleParked(): void {
+    const parked = this.parked
+    if (parked !== undefined) {
+      this.parked = undefined
+      if (!parked.settled) parked.direction.remove(parked)
+    }
+  }
+
+  /** The fiber has ended: nothing it parked or locked is in use any more. */
+  settle(): void {
+    this.settleParked()
+    const lock = this.lock
+    if (lock !== undefined) {
+      this.lock = undefined
+      if (lock.owner === this) lock.unlock()
+    }
+  }
+}
+
+const fiberStates = new WeakMap<AnyFiber, FiberState>()
+
+/** The running fiber's state, observed from its first use until the fiber ends. */
+export const currentFiberState = (): FiberState => {
+  const fiber = Option.getOrThrow(Fiber.getCurrentFiber()) as AnyFiber
+  let state = fiberStates.get(fiber)
+  if (state === undefined) {
+    const created = new FiberState()
+    fiberStates.set(fiber, created)
+    fiber.addObserver(() => created.settle())
+    state = created
+  }
+  return state
+}
 
 /**
  * One direction (reading or writing) of a Pollable: the fibers parked on it, a
@@ -21,15 +84,15 @@ const BATCH_PAIRS = 1024
  * wakes every fiber parked on the direction (almost always one), so a fiber that
  * is interrupted after its wake-up never swallows one that another fiber needed.
  *
- * `locked` is held by a `readExact` or `writeAll` from its first partial
- * transfer to its end, so that no other call's bytes land in the middle of its
+ * The lock (`owner`) is held by a `readExact` or `writeAll` from its first
+ * partial transfer to its end, so that no other call's bytes land inside its
  * message; single-syscall calls take no lock, they only wait while it is held.
  */
 export class Direction {
   ready = false
-  locked = false
-  private first: Resume | undefined = undefined
-  private rest: Array<Resume> | undefined = undefined
+  owner: FiberState | undefined = undefined
+  private first: Parked | undefined = undefined
+  private rest: Array<Parked> | undefined = undefined
 
   constructor(
     readonly pollable: Pollable,
@@ -41,70 +104,87 @@ export class Direction {
     return this.first !== undefined
   }
 
-  /** Parks until the next readiness edge, or returns at once if one is latched. */
-  get waitReady(): Effect.Effect<void, NetError.SocketClosed> {
-    return Effect.async((resume) => this.park(resume, true))
+  /**
+   * Parks the running fiber until the next readiness edge (at once if one is
+   * latched) and then runs `retry` in it.
+   */
+  waitReady<A, E>(retry: Effect.Effect<A, E>): Effect.Effect<A, E | NetError.SocketClosed> {
+    return Effect.async((resume) => this.park(resume, retry, true))
   }
 
-  /** Parks until the lock is released (or the direction wakes for another reason). */
-  get waitTurn(): Effect.Effect<void, NetError.SocketClosed> {
-    return Effect.async((resume) => this.park(resume, false))
+  /** Parks the running fiber until the lock is free (or may be), then runs `retry`. */
+  waitTurn<A, E>(retry: Effect.Effect<A, E>): Effect.Effect<A, E | NetError.SocketClosed> {
+    return Effect.async((resume) => this.park(resume, retry, false))
   }
 
-  private park(resume: Resume, forReadiness: boolean): Effect.Effect<void> | void {
+  private park(resume: (effect: Effect.Effect<any, any>) => void, retry: Effect.Effect<any, any>, forReadiness: boolean): void {
     const pollable = this.pollable
-    if (pollable.closed) return resume(Exit.fail(errno.closed(this.syscall)))
-    if (forReadiness ? this.ready : !this.locked) {
+    if (pollable.closed) return resume(Effect.fail(errno.closed(this.syscall)))
+    if (forReadiness ? this.ready : this.owner === undefined) {
       if (forReadiness) this.ready = false
-      return resume(Exit.void)
+      return resume(retry)
     }
-    if (this.first === undefined) this.first = resume
-    else (this.rest ??= []).push(resume)
+    const state = currentFiberState()
+    state.settleParked()
+    const parked = new Parked(this, state, resume, retry)
+    state.parked = parked
+    if (this.first === undefined) this.first = parked
+    else (this.rest ??= []).push(parked)
     pollable.poller.park(pollable)
-    return Effect.sync(() => this.cancel(resume))
   }
 
-  private cancel(resume: Resume): void {
-    if (this.first === resume) {
+  /** Takes the lock for the running fiber's call, which ends with `unlock`. */
+  lock(state: FiberState): void {
+    if (state.lock !== undefined && state.lock !== this && state.lock.owner === state) state.lock.unlock()
+    this.owner = state
+    state.lock = this
+  }
+
+  /** Ends a locked call: fibers waiting for their turn retry. */
+  unlock(): void {
+    const owner = this.owner
+    this.owner = undefined
+    if (owner !== undefined && owner.lock === this) owner.lock = undefined
+    this.wake(undefined)
+  }
+
+  /** Forgets a stale park. */
+  remove(parked: Parked): void {
+    if (this.first === parked) {
       this.first = this.rest?.shift()
     } else {
-      const index = this.rest?.indexOf(resume) ?? -1
+      const index = this.rest?.indexOf(parked) ?? -1
       if (index < 0) return
       this.rest!.splice(index, 1)
     }
+    parked.settled = true
     const pollable = this.pollable
     pollable.poller.unpark()
     pollable.poller.rearm(pollable)
   }
 
-  /** Wakes every parked fiber with `exit`. */
-  wake(exit: Exit.Exit<void, NetError.SocketClosed>): void {
+  /** Wakes every parked fiber: to retry, or with `failure`. */
+  wake(failure: Effect.Effect<never, NetError.SocketClosed> | undefined): void {
     const first = this.first
     if (first === undefined) return
     const rest = this.rest
     this.first = undefined
     this.rest = undefined
-    const poller = this.pollable.poller
-    poller.unpark()
-    first(exit)
-    if (rest !== undefined) {
-      for (const resume of rest) {
-        poller.unpark()
-        resume(exit)
-      }
-    }
+    this.resume(first, failure)
+    if (rest !== undefined) for (const parked of rest) this.resume(parked, failure)
+  }
+
+  private resume(parked: Parked, failure: Effect.Effect<never, NetError.SocketClosed> | undefined): void {
+    parked.settled = true
+    if (parked.state.parked === parked) parked.state.parked = undefined
+    this.pollable.poller.unpark()
+    parked.resume(failure ?? parked.retry)
   }
 
   /** Readiness from the poller (or from a shutdown of this direction). */
   signal(): void {
     this.ready = true
-    this.wake(Exit.void)
-  }
-
-  /** Ends a locked call: fibers waiting for their turn retry. */
-  unlock(): void {
-    this.locked = false
-    this.wake(Exit.void)
+    this.wake(undefined)
   }
 }
 
@@ -147,7 +227,7 @@ export class Pollable {
     this.poller.forget(this)
     addon.close(this.fd)
     for (const direction of [this.input, this.output]) {
-      if (direction.isParked) direction.wake(Exit.fail(errno.closed(direction.syscall)))
+      if (direction.isParked) direction.wake(Effect.fail(errno.closed(direction.syscall)))
     }
   }
 

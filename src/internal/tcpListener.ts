@@ -31,7 +31,7 @@ const acceptFrom = (
     pollable.input.ready = false
     const fd = addon.accept(pollable.fd)
     if (fd === -errno.EAGAIN) {
-      return Effect.flatMap(restore(pollable.input.waitReady), () => acceptFrom(self, scope, restore))
+      return Effect.flatMap(restore(pollable.input.waitReady(Effect.void)), () => acceptFrom(self, scope, restore))
     }
     if (fd < 0) return Effect.fail(errno.fromErrno(fd, "accept", self.address))
     const accepted = pollable.poller.register(fd, "accept")

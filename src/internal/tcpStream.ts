@@ -25,93 +25,106 @@ export const sockAddr = (
       : Effect.succeed(socketAddr.fromNative(result))
   })
 
-type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+/**
+ * Whether another call holds `direction`'s lock. A lock held by the running
+ * fiber itself belongs to an earlier call of its that was interrupted (a fiber
+ * makes one call at a time), so it is released here.
+ */
+const lockedByOther = (direction: netpoll.Direction): boolean => {
+  const owner = direction.owner
+  if (owner === undefined) return false
+  if (owner !== netpoll.currentFiberState()) return true
+  direction.unlock()
+  return false
+}
 
 /**
- * One `read`: the syscall first, a park only on EAGAIN. It takes no lock (one
- * syscall is atomic) but waits while a `readExact` holds the direction.
+ * One `read` or `write`: the syscall first, a park only on EAGAIN. It takes no
+ * lock (one syscall is atomic) but waits while a `readExact` or `writeAll`
+ * holds the direction.
  */
-const readOnce = (
-  self: TcpStreamImpl,
-  buf: Uint8Array
-): Effect.Effect<number, NetError.NetError> =>
-  Effect.suspend(() => {
-    const pollable = self.pollable
-    const input = pollable.input
-    if (pollable.closed) return Effect.fail(errno.closed("read", self.remote))
-    if (input.locked) return Effect.flatMap(input.waitTurn, () => readOnce(self, buf))
-    input.ready = false
-    const n = addon.read(pollable.fd, buf, 0, buf.length)
-    if (n >= 0) return Effect.succeed(n)
-    if (n === -errno.EAGAIN) return Effect.flatMap(input.waitReady, () => readOnce(self, buf))
-    return Effect.fail(errno.fromErrno(n, "read", self.remote))
-  })
-
-const writeOnce = (
-  self: TcpStreamImpl,
-  buf: Uint8Array
-): Effect.Effect<number, NetError.NetError> =>
-  Effect.suspend(() => {
-    const pollable = self.pollable
-    const output = pollable.output
-    if (pollable.closed) return Effect.fail(errno.closed("write", self.remote))
-    if (output.locked) return Effect.flatMap(output.waitTurn, () => writeOnce(self, buf))
-    output.ready = false
-    const n = addon.write(pollable.fd, buf, 0, buf.length)
-    if (n >= 0) return Effect.succeed(n)
-    if (n === -errno.EAGAIN) return Effect.flatMap(output.waitReady, () => writeOnce(self, buf))
-    return Effect.fail(errno.fromErrno(n, "write", self.remote))
-  })
-
-/**
- * The body of `readExact` and `writeAll`, run uninterruptibly but for its parks
- * (`restore`): it transfers what it can now, and once part of the message has
- * moved and the socket would block, it locks the direction until the end, so
- * that no other call's bytes land inside the message. Taking the lock and
- * installing its release happen in one uninterruptible step.
- */
-const transferAll = (
+const once = (
   self: TcpStreamImpl,
   direction: netpoll.Direction,
   transfer: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
   syscall: "read" | "write",
-  buf: Uint8Array,
-  offset: number,
-  restore: Restore,
-  owner: boolean
-): Effect.Effect<void, NetError.NetError> =>
-  Effect.suspend(() => {
+  buf: Uint8Array
+): Effect.Effect<number, NetError.NetError> => {
+  const pollable = self.pollable
+  if (pollable.closed) return Effect.fail(errno.closed(syscall, self.remote))
+  if (lockedByOther(direction)) return direction.waitTurn(retryOnce(self, direction, transfer, syscall, buf))
+  direction.ready = false
+  const n = transfer(pollable.fd, buf, 0, buf.length)
+  if (n >= 0) return Effect.succeed(n)
+  if (n === -errno.EAGAIN) return direction.waitReady(retryOnce(self, direction, transfer, syscall, buf))
+  return Effect.fail(errno.fromErrno(n, syscall, self.remote))
+}
+
+const retryOnce = (
+  self: TcpStreamImpl,
+  direction: netpoll.Direction,
+  transfer: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
+  syscall: "read" | "write",
+  buf: Uint8Array
+): Effect.Effect<number, NetError.NetError> => Effect.suspend(() => once(self, direction, transfer, syscall, buf))
+
+/**
+ * One `readExact` or `writeAll`. It moves what it can at once; once part of the
+ * message has moved and the socket would block, it locks the direction until
+ * its end, so that no other call's bytes land inside the message. A call that
+ * is interrupted while it holds the lock leaves it to its fiber's next call or
+ * end (see `netpoll.FiberState`).
+ */
+class Transfer {
+  private done = 0
+  private owner: netpoll.FiberState | undefined = undefined
+  private retryEffect: Effect.Effect<void, NetError.NetError> | undefined = undefined
+
+  constructor(
+    readonly self: TcpStreamImpl,
+    readonly direction: netpoll.Direction,
+    readonly transfer: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
+    readonly syscall: "read" | "write",
+    readonly buf: Uint8Array
+  ) {}
+
+  private get retry(): Effect.Effect<void, NetError.NetError> {
+    return this.retryEffect ??= Effect.suspend(() => this.step())
+  }
+
+  step(): Effect.Effect<void, NetError.NetError> {
+    const { self, direction, buf } = this
     const pollable = self.pollable
-    if (pollable.closed) return Effect.fail(errno.closed(syscall, self.remote))
-    if (direction.locked && !owner) {
-      return Effect.flatMap(
-        restore(direction.waitTurn),
-        () => transferAll(self, direction, transfer, syscall, buf, offset, restore, owner)
-      )
-    }
-    let done = offset
-    while (done < buf.length) {
+    if (pollable.closed) return this.end(Effect.fail(errno.closed(this.syscall, self.remote)))
+    if (this.owner === undefined && lockedByOther(direction)) return direction.waitTurn(this.retry)
+    while (this.done < buf.length) {
       direction.ready = false
-      const n = transfer(pollable.fd, buf, done, buf.length - done)
+      const n = this.transfer(pollable.fd, buf, this.done, buf.length - this.done)
       if (n > 0) {
-        done += n
+        this.done += n
       } else if (n === 0) {
-        return Effect.fail(new NetError.UnexpectedEof({ syscall, address: self.remote, bytesRead: done }))
-      } else if (n !== -errno.EAGAIN) {
-        return Effect.fail(errno.fromErrno(n, syscall, self.remote))
-      } else {
-        const lock = !owner && done > 0
-        const rest = Effect.flatMap(
-          restore(direction.waitReady),
-          () => transferAll(self, direction, transfer, syscall, buf, done, restore, owner || lock)
+        return this.end(
+          Effect.fail(new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: this.done }))
         )
-        if (!lock) return rest
-        direction.locked = true
-        return Effect.ensuring(rest, Effect.sync(() => direction.unlock()))
+      } else if (n !== -errno.EAGAIN) {
+        return this.end(Effect.fail(errno.fromErrno(n, this.syscall, self.remote)))
+      } else {
+        if (this.owner === undefined && this.done > 0) {
+          this.owner = netpoll.currentFiberState()
+          direction.lock(this.owner)
+        }
+        return direction.waitReady(this.retry)
       }
     }
-    return Effect.void
-  })
+    return this.end(Effect.void)
+  }
+
+  private end<E>(result: Effect.Effect<void, E>): Effect.Effect<void, E> {
+    if (this.owner !== undefined && this.direction.owner === this.owner) this.direction.unlock()
+    this.owner = undefined
+    return result
+  }
+}
 
 const closedOrZero = (self: TcpStreamImpl, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
   Effect.suspend(() => self.pollable.closed ? Effect.fail(errno.closed(syscall, self.remote)) : Effect.succeed(0))
@@ -148,27 +161,25 @@ class TcpStreamImpl implements TcpStream.TcpStream {
   }
 
   read(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
-    return buf.length === 0 ? closedOrZero(this, "read") : readOnce(this, buf)
+    return buf.length === 0 ? closedOrZero(this, "read") : retryOnce(this, this.pollable.input, addon.read, "read", buf)
   }
 
   write(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
-    return buf.length === 0 ? closedOrZero(this, "write") : writeOnce(this, buf)
+    return buf.length === 0
+      ? closedOrZero(this, "write")
+      : retryOnce(this, this.pollable.output, addon.write, "write", buf)
   }
 
   readExact(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
     return buf.length === 0
       ? Effect.asVoid(closedOrZero(this, "read"))
-      : Effect.uninterruptibleMask((restore) =>
-        transferAll(this, this.pollable.input, addon.read, "read", buf, 0, restore, false)
-      )
+      : Effect.suspend(() => new Transfer(this, this.pollable.input, addon.read, "read", buf).step())
   }
 
   writeAll(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
     return buf.length === 0
       ? Effect.asVoid(closedOrZero(this, "write"))
-      : Effect.uninterruptibleMask((restore) =>
-        transferAll(this, this.pollable.output, addon.write, "write", buf, 0, restore, false)
-      )
+      : Effect.suspend(() => new Transfer(this, this.pollable.output, addon.write, "write", buf).step())
   }
 
   get tryClone(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
@@ -242,7 +253,7 @@ const applyOptions = (pollable: netpoll.Pollable, options: TcpStream.ConnectOpti
  * confirm with getpeername (a wake-up can come before the handshake ends).
  */
 const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Effect<void, NetError.NetError> =>
-  Effect.flatMap(pollable.output.waitReady, () => {
+  pollable.output.waitReady(Effect.suspend(() => {
     // The handle may have closed (the layer with it) between the wake-up and now.
     if (pollable.closed) return Effect.fail(errno.closed("connect", address))
     const error = addon.soError(pollable.fd)
@@ -250,7 +261,7 @@ const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Eff
     const peer = addon.peerAddress(pollable.fd)
     if (typeof peer !== "number") return Effect.void
     return peer === -errno.ENOTCONN ? awaitConnected(pollable, address) : Effect.fail(errno.fromErrno(peer, "connect", address))
-  })
+  }))
 
 const connectOne = (
   poller: netpoll.Poller,
