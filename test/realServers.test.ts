@@ -7,13 +7,14 @@
  * never used.
  */
 import { describe, expect, it as vitestIt, layer } from "@effect/vitest"
+import * as http from "node:http"
 import * as net from "node:net"
 import * as Effect from "effect/Effect"
 import { decodeReply, encodeCommand, ProtocolError, RedisError } from "../examples/resp.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { bound, bytes, netServer, text } from "./utils/peers.js"
-import { interrupt, runExample, startRedis, WAIT } from "./utils/processes.js"
+import { findBinary, interrupt, runExample, startNginx, startRedis, WAIT } from "./utils/processes.js"
 
 const waitFor = <A, E, R>(self: Effect.Effect<A, E, R>, what: string) => bound(self, what, WAIT)
 
@@ -82,6 +83,67 @@ const tricklingRelay = (port: number) =>
       upstream.on("error", () => client.destroy())
       client.on("error", () => upstream.destroy())
     })
+  })
+
+/** A node:http server on 127.0.0.1:0, closed with every connection when the Scope closes; yields its port. */
+const httpServer = (handler: http.RequestListener) =>
+  Effect.acquireRelease(
+    Effect.async<http.Server>((resume) => {
+      const server = http.createServer(handler)
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map((server) => (server.address() as net.AddressInfo).port))
+
+/** `size` bytes that differ from one offset to the next, so a lost or moved chunk shows. */
+const pattern = (size: number) => Buffer.from(Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 12)) & 0xff))
+
+/** Splits what http-get printed into its status line, headers (lower-cased names) and body. */
+const parseResponse = (stdout: Buffer) => {
+  const split = stdout.indexOf("\r\n\r\n")
+  expect(split, stdout.subarray(0, 200).toString()).toBeGreaterThan(0)
+  const [statusLine, ...lines] = stdout.subarray(0, split).toString("latin1").split("\r\n")
+  const headers = new Map(lines.map((line) => {
+    const colon = line.indexOf(":")
+    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()] as const
+  }))
+  return { statusLine, headers, body: stdout.subarray(split + 4) }
+}
+
+/** Writes `data` a byte per turn of the event loop, then ends the socket. */
+const trickle = (socket: net.Socket, data: Uint8Array) => {
+  socket.setNoDelay(true)
+  let i = 0
+  const next = () => {
+    if (i === data.length) socket.end()
+    else socket.write(data.subarray(i, ++i), () => setImmediate(next))
+  }
+  next()
+}
+
+/**
+ * A raw TCP server that reads one request head, records it, and answers with
+ * `respond`; yields its port and the heads it has read.
+ */
+const rawHttpServer = (respond: (socket: net.Socket) => void) =>
+  Effect.gen(function*() {
+    const requests: Array<string> = []
+    const port = yield* netServer((socket) => {
+      let head = ""
+      socket.setEncoding("latin1")
+      socket.on("data", (chunk: string) => {
+        head += chunk
+        if (!head.endsWith("\r\n\r\n")) return
+        requests.push(head)
+        respond(socket)
+      })
+      socket.on("error", () => socket.destroy())
+    })
+    return { port, requests }
   })
 
 describe("examples/resp.ts", () => {
@@ -174,6 +236,162 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples against real serve
         const client = yield* runExample("redis-ping.ts", [`127.0.0.1:${port}`])
         expect(yield* client.closed).toEqual({ code: 1, signal: null })
         expect(client.output()).toContain(`connect 127.0.0.1:${port}: connection refused`)
+      }))
+  })
+  describe("http-get", () => {
+    const large = pattern(4 * 1024 * 1024)
+    const seen: Array<http.IncomingHttpHeaders & { readonly url?: string; readonly method?: string }> = []
+    const routes: http.RequestListener = (req, res) => {
+      seen.push({ ...req.headers, url: req.url!, method: req.method! })
+      const url = new URL(req.url!, "http://x")
+      if (url.pathname === "/hello") {
+        res.setHeader("Content-Type", "text/plain")
+        res.end("hello over Content-Length\n")
+      } else if (url.pathname === "/chunked") {
+        res.setHeader("Trailer", "X-Checksum")
+        res.write("first\n")
+        // Later chunks after a pause, so they come in separate reads.
+        setTimeout(() => {
+          res.write("second\n")
+          res.write("third\n")
+          res.addTrailers({ "X-Checksum": "f1rst-2nd-3rd" })
+          res.end()
+        }, 20)
+      } else if (url.pathname === "/large") {
+        res.setHeader("Content-Length", large.length)
+        res.end(large)
+      } else if (url.pathname === "/large-chunked") {
+        // No Content-Length: node:http sends these 64 writes as 64 chunks.
+        const piece = large.length / 64
+        for (let i = 0; i < 64; i++) res.write(large.subarray(i * piece, (i + 1) * piece))
+        res.end()
+      } else {
+        res.statusCode = 404
+        res.end(`no route for ${url.pathname}\n`)
+      }
+    }
+
+    it.scoped("GETs a Content-Length body, sending Host and Connection: close", () =>
+      Effect.gen(function*() {
+        const port = yield* httpServer(routes)
+        seen.length = 0
+        const client = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/hello?lang=en`])
+        const { body, headers, statusLine } = parseResponse(client.stdout())
+        expect(statusLine).toBe("HTTP/1.1 200 OK")
+        expect(headers.get("content-type")).toBe("text/plain")
+        expect(headers.get("content-length")).toBe("26")
+        expect(body.toString()).toBe("hello over Content-Length\n")
+        expect(client.stderr()).toBe(`connected to 127.0.0.1:${port}\n26 bytes of body, content-length\n`)
+        expect(seen).toHaveLength(1)
+        expect(seen[0]).toMatchObject({ method: "GET", url: "/hello?lang=en", host: `127.0.0.1:${port}`, connection: "close" })
+      }))
+
+    it.scoped("GETs a chunked body and prints its trailers", () =>
+      Effect.gen(function*() {
+        const port = yield* httpServer(routes)
+        const client = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/chunked`])
+        const { body, headers, statusLine } = parseResponse(client.stdout())
+        expect(statusLine).toBe("HTTP/1.1 200 OK")
+        expect(headers.get("transfer-encoding")).toBe("chunked")
+        expect(body.toString()).toBe("first\nsecond\nthird\n")
+        expect(client.stderr()).toBe(
+          `connected to 127.0.0.1:${port}\n19 bytes of body, chunked\ntrailer X-Checksum: f1rst-2nd-3rd\n`
+        )
+      }))
+
+    it.scoped("GETs a 4 MiB body intact, framed by Content-Length and by chunks", () =>
+      Effect.gen(function*() {
+        const port = yield* httpServer(routes)
+        for (const [route, framing] of [["large", "content-length"], ["large-chunked", "chunked"]] as const) {
+          const client = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/${route}`])
+          const { body, statusLine } = parseResponse(client.stdout())
+          expect(statusLine).toBe("HTTP/1.1 200 OK")
+          expect(body.length).toBe(large.length)
+          expect(body.equals(large)).toBe(true)
+          expect(client.stderr()).toContain(`${large.length} bytes of body, ${framing}\n`)
+        }
+      }))
+
+    it.scoped("prints a 404 with its body and exits 0, as curl does", () =>
+      Effect.gen(function*() {
+        const port = yield* httpServer(routes)
+        const client = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/nowhere`])
+        const { body, statusLine } = parseResponse(client.stdout())
+        expect(statusLine).toBe("HTTP/1.1 404 Not Found")
+        expect(body.toString()).toBe("no route for /nowhere\n")
+      }))
+
+    it.scoped("skips chunk extensions and reads trailers when every byte arrives on its own", () =>
+      Effect.gen(function*() {
+        const response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum, X-Note\r\n\r\n" +
+          "5;name=value\r\nhello\r\n" +
+          "7 ; a=b;c=\"q;d\"\r\n, world\r\n" +
+          "0;last\r\nX-Sum: 12\r\nX-Note: done\r\n\r\n"
+        const { port, requests } = yield* rawHttpServer((socket) => trickle(socket, bytes(response)))
+        const client = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/ext`])
+        const { body, statusLine } = parseResponse(client.stdout())
+        expect(statusLine).toBe("HTTP/1.1 200 OK")
+        expect(body.toString()).toBe("hello, world")
+        expect(client.stderr()).toBe(
+          `connected to 127.0.0.1:${port}\n12 bytes of body, chunked\ntrailer X-Sum: 12\ntrailer X-Note: done\n`
+        )
+        expect(requests).toEqual([
+          "GET /ext HTTP/1.1\r\n" +
+          `Host: 127.0.0.1:${port}\r\n` +
+          "User-Agent: effect-netpoll-http-get\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        ])
+      }))
+
+    it.scoped("reads a body with neither length nor chunks up to the end of the connection", () =>
+      Effect.gen(function*() {
+        const { port } = yield* rawHttpServer((socket) =>
+          socket.end("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the server closes\n")
+        )
+        const client = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/`])
+        expect(parseResponse(client.stdout()).body.toString()).toBe("until the server closes\n")
+        expect(client.stderr()).toContain("24 bytes of body, until the connection closed\n")
+      }))
+
+    it.scoped("fails with HttpError and exit code 1 on a body cut short of its Content-Length", () =>
+      Effect.gen(function*() {
+        const { port } = yield* rawHttpServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"))
+        const client = yield* runExample("http-get.ts", [`http://127.0.0.1:${port}/`])
+        expect(yield* client.closed).toEqual({ code: 1, signal: null })
+        expect(client.stderr()).toContain("HttpError: the body ended after 5 of 10 bytes")
+      }))
+
+    it.scoped("refuses an https:// URL with HttpError and exit code 1", () =>
+      Effect.gen(function*() {
+        const client = yield* runExample("http-get.ts", ["https://127.0.0.1/"])
+        expect(yield* client.closed).toEqual({ code: 1, signal: null })
+        expect(client.stderr()).toContain("HttpError: only http:// URLs are supported, not https://")
+        expect(client.stdout().length).toBe(0)
+      }))
+
+    const nginx = findBinary("nginx")
+    it.scoped.skipIf(nginx === undefined)("GETs a static file and a 404 from nginx", () =>
+      Effect.gen(function*() {
+        const file = pattern(2 * 1024 * 1024 + 17)
+        const { port } = yield* startNginx(nginx!, { "data.bin": file, "hello.txt": "hello from nginx\n" })
+
+        const hello = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/hello.txt`])
+        const small = parseResponse(hello.stdout())
+        expect(small.statusLine).toBe("HTTP/1.1 200 OK")
+        expect(small.headers.get("server")).toMatch(/^nginx/)
+        expect(small.headers.get("content-type")).toBe("text/plain")
+        expect(small.body.toString()).toBe("hello from nginx\n")
+
+        const data = yield* runToEnd("http-get.ts", [`http://localhost:${port}/data.bin`])
+        const big = parseResponse(data.stdout())
+        expect(big.statusLine).toBe("HTTP/1.1 200 OK")
+        expect(big.headers.get("content-length")).toBe(String(file.length))
+        expect(big.body.equals(file)).toBe(true)
+
+        const missing = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/missing.txt`])
+        const notFound = parseResponse(missing.stdout())
+        expect(notFound.statusLine).toBe("HTTP/1.1 404 Not Found")
+        expect(notFound.body.toString()).toContain("<title>404 Not Found</title>")
+        expect(missing.stderr()).toContain(`${notFound.body.length} bytes of body, `)
       }))
   })
 })
