@@ -7,14 +7,16 @@
  * never used.
  */
 import { describe, expect, it as vitestIt, layer } from "@effect/vitest"
+import * as fs from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { decodeReply, encodeCommand, ProtocolError, RedisError } from "../examples/resp.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { bound, bytes, netServer, text } from "./utils/peers.js"
-import { findBinary, interrupt, runExample, startNginx, startRedis, WAIT } from "./utils/processes.js"
+import { type Child, findBinary, interrupt, runExample, startNginx, startRedis, WAIT } from "./utils/processes.js"
 
 const waitFor = <A, E, R>(self: Effect.Effect<A, E, R>, what: string) => bound(self, what, WAIT)
 
@@ -145,6 +147,48 @@ const rawHttpServer = (respond: (socket: net.Socket) => void) =>
     })
     return { port, requests }
   })
+
+/** A chat client on a TcpStream: lines out, lines in, null at end of stream. */
+const chatClient = (port: number) =>
+  Effect.gen(function*() {
+    const stream = yield* TcpStream.connect(`127.0.0.1:${port}`)
+    const buf = new Uint8Array(64 * 1024)
+    let pending = Buffer.alloc(0)
+    const readLine = Effect.gen(function*() {
+      while (true) {
+        const newline = pending.indexOf(10)
+        if (newline >= 0) {
+          const line = pending.subarray(0, newline).toString("utf8")
+          pending = pending.subarray(newline + 1)
+          return line
+        }
+        const n = yield* stream.read(buf)
+        if (n === 0) return null
+        pending = Buffer.concat([pending, buf.subarray(0, n)])
+      }
+    })
+    return {
+      stream,
+      send: (...lines: ReadonlyArray<string>) => stream.writeAll(bytes(lines.map((line) => `${line}\n`).join(""))),
+      readLine: waitFor(readLine, "a chat line"),
+      /** The next `n` lines. */
+      readLines: (n: number) => waitFor(Effect.replicateEffect(readLine, n), `${n} chat lines`)
+    }
+  })
+
+type ChatClient = Effect.Effect.Success<ReturnType<typeof chatClient>>
+
+const expectLine = (client: ChatClient, line: string) =>
+  Effect.map(client.readLine, (got) => expect(got).toBe(line))
+
+const startChat = Effect.gen(function*() {
+  const server = yield* runExample("chat-server.ts", ["127.0.0.1:0"])
+  const match = yield* server.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
+  return { server, port: Number(match[1]) }
+})
+
+/** Open fds of a child process, from /proc/<pid>/fd. */
+const childFds = (child: Child) => fs.readdirSync(`/proc/${child.process.pid}/fd`).length
 
 describe("examples/resp.ts", () => {
   const cases: ReadonlyArray<readonly [string, unknown]> = [
@@ -392,6 +436,144 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples against real serve
         expect(notFound.statusLine).toBe("HTTP/1.1 404 Not Found")
         expect(notFound.body.toString()).toContain("<title>404 Not Found</title>")
         expect(missing.stderr()).toContain(`${notFound.body.length} bytes of body, `)
+      }))
+  })
+  describe("chat-server", () => {
+    it.scoped("fans every line out to every other client in order, with join, nick and leave notices", () =>
+      Effect.gen(function*() {
+        const { port, server } = yield* startChat
+        const baseline = childFds(server)
+
+        const a = yield* chatClient(port)
+        yield* expectLine(a, "* welcome, you are guest1; nobody else is here")
+        const b = yield* chatClient(port)
+        yield* expectLine(b, "* welcome, you are guest2; here: guest1")
+        yield* expectLine(a, "* guest2 joined")
+        const c = yield* chatClient(port)
+        yield* expectLine(c, "* welcome, you are guest3; here: guest1, guest2")
+        yield* expectLine(a, "* guest3 joined")
+        yield* expectLine(b, "* guest3 joined")
+
+        yield* a.send("/nick alice")
+        yield* expectLine(a, "* you are now alice")
+        yield* expectLine(b, "* guest1 is now alice")
+        yield* expectLine(c, "* guest1 is now alice")
+        yield* b.send("/nick alice", "/nick guest7", "/nick no spaces", "/shout hi", "/nick bob")
+        yield* expectLine(b, "* alice is taken")
+        yield* expectLine(b, "* guest names are given, not taken")
+        yield* expectLine(b, `* "no spaces" is not a nick: use 1 to 24 of A-Z a-z 0-9 _ -`)
+        yield* expectLine(b, "* unknown command /shout; try /nick name")
+        yield* expectLine(b, "* you are now bob")
+        yield* expectLine(a, "* guest2 is now bob")
+        yield* expectLine(c, "* guest2 is now bob")
+
+        // Everyone talks at once, 50 lines each, some written in one piece, some line by line.
+        const said = (who: string) => Array.from({ length: 50 }, (_, i) => `${who} says ${i + 1}`)
+        yield* Effect.all([
+          a.send(...said("alice")),
+          Effect.forEach(said("bob"), (line) => b.send(line), { discard: true }),
+          c.send(...said("guest3"))
+        ], { concurrency: 3 })
+        const [seenByA, seenByB, seenByC] = yield* Effect.all([a.readLines(100), b.readLines(100), c.readLines(100)], {
+          concurrency: 3
+        })
+        const from = (lines: ReadonlyArray<string | null>, who: string) =>
+          lines.filter((line) => line?.startsWith(`${who}: `)).map((line) => line!.slice(who.length + 2))
+        expect(from(seenByA, "bob")).toEqual(said("bob"))
+        expect(from(seenByA, "guest3")).toEqual(said("guest3"))
+        expect(from(seenByB, "alice")).toEqual(said("alice"))
+        expect(from(seenByB, "guest3")).toEqual(said("guest3"))
+        expect(from(seenByC, "alice")).toEqual(said("alice"))
+        expect(from(seenByC, "bob")).toEqual(said("bob"))
+
+        yield* c.stream.close
+        yield* expectLine(a, "* guest3 left")
+        yield* expectLine(b, "* guest3 left")
+        yield* b.stream.close
+        yield* expectLine(a, "* bob left")
+        yield* a.stream.close
+        yield* server.waitFor(/alice left/)
+        expect(server.output()).toMatch(
+          /guest1 joined from 127\.0\.0\.1:\d+\nguest2 joined from 127\.0\.0\.1:\d+\nguest3 joined from 127\.0\.0\.1:\d+\n/
+        )
+        expect(server.output()).toContain("guest1 is now alice\nguest2 is now bob\nguest3 left\nbob left\nalice left\n")
+        // Every client's socket and subscription went with its session.
+        yield* waitFor(
+          Effect.retry(
+            Effect.suspend(() => childFds(server) === baseline ? Effect.void : Effect.fail(childFds(server))),
+            Schedule.spaced("50 millis")
+          ),
+          `the server's fds back at ${baseline}`
+        )
+        expect(yield* interrupt(server)).toEqual({ code: 0, signal: null })
+        expect(server.output()).toContain("shutting down")
+      }))
+
+    it.scoped("SIGINT stops the server with code 0 and ends every client's connection", () =>
+      Effect.gen(function*() {
+        const { port, server } = yield* startChat
+        const a = yield* chatClient(port)
+        yield* expectLine(a, "* welcome, you are guest1; nobody else is here")
+        const b = yield* chatClient(port)
+        yield* expectLine(b, "* welcome, you are guest2; here: guest1")
+        expect(yield* interrupt(server)).toEqual({ code: 0, signal: null })
+        // A leave notice may still get out before the connection ends.
+        const rest = (client: ChatClient) =>
+          Effect.iterate([] as Array<string | null>, {
+            while: (lines) => lines.at(-1) !== null,
+            body: (lines) => Effect.map(client.readLine, (line) => [...lines, line])
+          })
+        expect((yield* rest(a)).at(-1)).toBeNull()
+        expect((yield* rest(b)).at(-1)).toBeNull()
+      }))
+
+    it.scoped("a client that stops reading loses its oldest lines and holds up nobody else", () =>
+      Effect.gen(function*() {
+        const { port } = yield* startChat
+        const slow = yield* chatClient(port)
+        yield* expectLine(slow, "* welcome, you are guest1; nobody else is here")
+        const sender = yield* chatClient(port)
+        yield* expectLine(sender, "* welcome, you are guest2; here: guest1")
+        const reader = yield* chatClient(port)
+        yield* expectLine(reader, "* welcome, you are guest3; here: guest1, guest2")
+        yield* expectLine(sender, "* guest3 joined")
+
+        // More than the slow client's socket buffers and its 1024-line backlog
+        // can hold, twice over: were the sender held up by the slow client, the
+        // reader would never get the last line.
+        const [, receiveDefault] = fs.readFileSync("/proc/sys/net/ipv4/tcp_rmem", "utf8").trim().split(/\s+/).map(Number)
+        const [, , sendMax] = fs.readFileSync("/proc/sys/net/ipv4/tcp_wmem", "utf8").trim().split(/\s+/).map(Number)
+        const lineLength = 1000
+        const round = 256
+        const rounds = Math.ceil(2 * ((receiveDefault! + sendMax!) / lineLength + 1024 + 256) / round)
+        const total = rounds * round
+        const line = (i: number) => `line ${i} `.padEnd(lineLength - "guest2: ".length - 1, "x")
+
+        // A round at a time, so that the reader, which reads as fast as it can,
+        // is never more than a round behind and so never loses a line itself.
+        for (let r = 0; r < rounds; r++) {
+          const lines = Array.from({ length: round }, (_, i) => line(r * round + i + 1))
+          yield* sender.send(...lines)
+          expect(yield* reader.readLines(round)).toEqual(lines.map((text) => `guest2: ${text}`))
+        }
+
+        // The slow client gets the first lines, a gap, then the newest, in order.
+        const got: Array<number> = []
+        while (got.at(-1) !== total) {
+          const next = yield* slow.readLine
+          expect(next).not.toBeNull()
+          const match = /^guest2: line (\d+) x+$/.exec(next!)
+          if (match !== null) got.push(Number(match[1]))
+        }
+        expect(got[0]).toBe(1)
+        expect(got.every((n, i) => i === 0 || n > got[i - 1]!)).toBe(true)
+        expect(got.length).toBeLessThan(total)
+        expect(got.length).toBeGreaterThanOrEqual(1024)
+
+        // Caught up, it hears what is said next like everyone else.
+        yield* sender.send("anyone there?")
+        yield* expectLine(slow, "guest2: anyone there?")
+        yield* expectLine(reader, "guest2: anyone there?")
       }))
   })
 })
