@@ -160,24 +160,39 @@ export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => 
   })
 })
 
+/** A server process ended before it accepted a connection (its port may have been taken meanwhile). */
+export class ServerExited extends Data.TaggedError("ServerExited")<{ readonly message: string }> {}
+
 /**
  * Waits until something accepts connections on 127.0.0.1:`port`, retrying a
- * refused connect every 50 ms; fails at once if `child` exits first.
+ * refused connect every 50 ms; fails at once with ServerExited if `child` exits first.
  */
 export const waitUntilAccepting = (child: Child, port: number) =>
   Effect.scoped(Effect.asVoid(TcpStream.connect(`127.0.0.1:${port}`))).pipe(
     Effect.retry({ schedule: Schedule.spaced("50 millis"), while: (error) => error._tag === "ConnectionRefused" }),
     Effect.raceFirst(Effect.flatMap(child.closed, (closed) =>
-      Effect.fail(
-        new ChildError({
-          message: `${child.process.spawnfile} exited (${JSON.stringify(closed)}) before accepting on ${port}:\n${child.output()}`
-        })
-      ))),
+      new ServerExited({
+        message: `${child.process.spawnfile} exited (${JSON.stringify(closed)}) before accepting on ${port}:\n${child.output()}`
+      }))),
     Effect.timeoutFail({
       duration: WAIT,
       onTimeout: () => new ChildError({ message: `nothing accepted on ${port} within ${WAIT}:\n${child.output()}` })
     })
   )
+
+/**
+ * Starts a server on a free loopback port and waits until it accepts. A
+ * port is free only until the server binds it, and other processes bind ports
+ * too: a server that exits before accepting is started again on another
+ * port, twice at most.
+ */
+const startServer = (start: (port: number) => Effect.Effect<Child, never, Scope.Scope>) =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const server = yield* start(port)
+    yield* waitUntilAccepting(server, port)
+    return { port, server }
+  }).pipe(Effect.retry({ times: 2, while: (error) => error._tag === "ServerExited" }))
 
 /** A temporary directory, removed with everything in it when the Scope closes. */
 export const tempDir = (prefix: string): Effect.Effect<string, never, Scope.Scope> =>
@@ -205,17 +220,15 @@ export const findBinary = (name: string): string | undefined =>
  * temporary directory; stopped (SIGTERM) when the Scope closes.
  */
 export const startRedis = Effect.gen(function*() {
-    const binary = findBinary("redis-server")
-    if (binary === undefined) return yield* new ChildError({ message: "redis-server is not installed (.ci/run installs it)" })
-    const dir = yield* tempDir("effect-netpoll-redis-")
-    const port = yield* freePort
-    const server = yield* spawn(binary, [
-      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-      "--dir", dir, "--daemonize", "no"
+  const binary = findBinary("redis-server")
+  if (binary === undefined) return yield* new ChildError({ message: "redis-server is not installed (.ci/run installs it)" })
+  const dir = yield* tempDir("effect-netpoll-redis-")
+  return yield* startServer((port) =>
+    spawn(binary, [
+      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"
     ], { name: "redis-server", cwd: dir, stopSignal: "SIGTERM" })
-    yield* waitUntilAccepting(server, port)
-    return { port, server }
-  })
+  )
+})
 
 /**
  * nginx of our own serving `www` on a free loopback port: one process
@@ -227,10 +240,9 @@ export const startNginx = (binary: string, www: Record<string, Uint8Array | stri
     const dir = yield* tempDir("effect-netpoll-nginx-")
     fs.mkdirSync(path.join(dir, "www"))
     for (const [name, content] of Object.entries(www)) fs.writeFileSync(path.join(dir, "www", name), content)
-    const port = yield* freePort
-    fs.writeFileSync(
-      path.join(dir, "nginx.conf"),
-      `daemon off;
+    const conf = path.join(dir, "nginx.conf")
+    return yield* startServer((port) => {
+      fs.writeFileSync(conf, `daemon off;
 master_process off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -248,13 +260,11 @@ http {
     root ${dir}/www;
   }
 }
-`
-    )
-    const server = yield* spawn(binary, ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-e", path.join(dir, "error.log")], {
-      name: "nginx",
-      cwd: dir,
-      stopSignal: "SIGTERM"
+`)
+      return spawn(binary, ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log")], {
+        name: "nginx",
+        cwd: dir,
+        stopSignal: "SIGTERM"
+      })
     })
-    yield* waitUntilAccepting(server, port)
-    return { port, server }
   })
