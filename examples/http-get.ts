@@ -117,6 +117,7 @@ const readHead = (reader: Reader) =>
     }
   })
 
+// Writes to files and pipes are synchronous on Linux: no backpressure to wait for.
 const write = (bytes: Uint8Array) => Effect.sync(() => process.stdout.write(bytes))
 
 /** Copies exactly `length` bytes to stdout. */

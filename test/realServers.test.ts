@@ -87,12 +87,12 @@ const tricklingRelay = (port: number) =>
     })
   })
 
-/** A node:http server on 127.0.0.1:0, closed with every connection when the Scope closes; yields its port. */
-const httpServer = (handler: http.RequestListener) =>
+/** A node:http server on port 0 of `host`, closed with every connection when the Scope closes; yields its port. */
+const httpServer = (handler: http.RequestListener, host = "127.0.0.1") =>
   Effect.acquireRelease(
     Effect.async<http.Server>((resume) => {
       const server = http.createServer(handler)
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      server.listen(0, host, () => resume(Effect.succeed(server)))
     }),
     (server) =>
       Effect.async<void>((resume) => {
@@ -328,6 +328,16 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples against real serve
         expect(client.stderr()).toBe(`connected to 127.0.0.1:${port}\n26 bytes of body, content-length\n`)
         expect(seen).toHaveLength(1)
         expect(seen[0]).toMatchObject({ method: "GET", url: "/hello?lang=en", host: `127.0.0.1:${port}`, connection: "close" })
+      }))
+
+    it.scoped("GETs from an IPv6 literal, with the brackets and port in Host", () =>
+      Effect.gen(function*() {
+        const port = yield* httpServer(routes, "::1")
+        seen.length = 0
+        const client = yield* runToEnd("http-get.ts", [`http://[::1]:${port}/hello`])
+        expect(parseResponse(client.stdout()).body.toString()).toBe("hello over Content-Length\n")
+        expect(client.stderr()).toBe(`connected to [::1]:${port}\n26 bytes of body, content-length\n`)
+        expect(seen[0]).toMatchObject({ url: "/hello", host: `[::1]:${port}` })
       }))
 
     it.scoped("GETs a chunked body and prints its trailers", () =>
