@@ -1,5 +1,5 @@
 /**
- * A worker process: `tsx bench/worker.ts <implementation>`, forked by the runner with an IPC
+ * A worker process: `node bench/dist/worker.js <implementation>`, spawned by the runner with an IPC
  * channel. It serves or runs clients for one implementation, one request at a time, and exits when
  * the runner disconnects.
  */
