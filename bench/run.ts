@@ -1,5 +1,5 @@
 /**
- * The benchmark runner: `npm run bench -- [--quick] [--only a,b] [--impl x,y] [--reps n]`.
+ * The benchmark runner: `npm run bench -- [--quick] [--only a,b] [--impl x,y] [--reps n] [--timeout s]`.
  * It and the workers run compiled to bench/dist/ (`tsc -p bench/tsconfig.json`): under tsx's
  * module hooks a worker that imports Effect took seconds to start.
  *
@@ -55,11 +55,17 @@ const isQuick = process.argv.includes("--quick")
 const params = isQuick ? quick : full
 const selectedScenarios = parseList("--only", scenarios)
 const selectedImplementations = parseList("--impl", implementations)
-const repetitions = process.argv.includes("--reps") ? Number(process.argv[process.argv.indexOf("--reps") + 1]) : 3
-if (!(Number.isInteger(repetitions) && repetitions > 0)) throw new Error("--reps: a positive integer")
-const resultsPath = path.join(benchDir, "results.json")
+const numberOption = (flag: string, fallback: number): number => {
+  const i = process.argv.indexOf(flag)
+  if (i < 0) return fallback
+  const n = Number(process.argv[i + 1])
+  if (!(n > 0)) throw new Error(`${flag}: a positive number`)
+  return n
+}
+const repetitions = Math.round(numberOption("--reps", 3))
 /** The bound on one measurement, start to finish; past it both workers are killed. */
-const measurementTimeoutMs = isQuick ? 30_000 : 90_000
+const measurementTimeoutMs = numberOption("--timeout", isQuick ? 30 : 90) * 1000
+const resultsPath = path.join(benchDir, "results.json")
 
 // ---- workers
 
@@ -328,7 +334,9 @@ const table = (scenario: Scenario, samples: ReadonlyArray<Sample>): string => {
     const ok = okSamples(impl)
     const failures = samples.filter((s): s is Extract<Sample, { ok: false }> => s.implementation === impl && !s.ok)
     const failed = failures.length > 0 ? ` — ${failures.length} failed: ${failures[0]!.error}` : ""
-    if (ok.length === 0) return [impl, `failed: ${failures[0]?.error ?? "no samples"}`, "–", "–"]
+    if (ok.length === 0) {
+      return [impl, `failed: ${failures[0]?.error ?? "no samples"}`, ...header.slice(2).map(() => "–")]
+    }
     return [
       impl,
       spread(ok.map(m.value)) + failed,

@@ -158,7 +158,7 @@ const client = async (scenario: Exclude<Scenario, "idle">, params: Params, port:
       await forEachLimited(params.acceptConnections, params.acceptConcurrency, () =>
         new Promise<void>((resolve, reject) => {
           let received = 0
-          const socket = net.connect({ host: "127.0.0.1", port })
+          const socket = net.connect({ host: "127.0.0.1", port, noDelay: true })
           socket.on("data", (data) => {
             received += data.length
           })

@@ -34,7 +34,6 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
           case "pingpong":
           case "many":
             return Effect.gen(function*() {
-              yield* stream.setNoDelay(true)
               const buf = new Uint8Array(16 * 1024)
               let n: number
               while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
@@ -62,7 +61,11 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
       const window = startWindow()
       yield* Effect.forkScoped(
         TcpListener.serve(listener, (stream) =>
-          Effect.asVoid(handle(stream)).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(done, cause))))
+          // Accepted streams keep the kernel's default; every other server here sets TCP_NODELAY.
+          Effect.zipRight(stream.setNoDelay(true), handle(stream)).pipe(
+            Effect.asVoid,
+            Effect.tapErrorCause((cause) => Deferred.failCause(done, cause))
+          ))
       )
       listening((yield* listener.localAddr).port)
       yield* Deferred.await(done)

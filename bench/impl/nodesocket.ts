@@ -152,7 +152,7 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
           Array.from({ length: params.acceptConnections }),
           () =>
             Effect.gen(function*() {
-              const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port })
+              const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port, noDelay: true })
               let received = 0
               // `run` returns at end of stream.
               yield* socket.run((chunk) => {
