@@ -39,6 +39,22 @@ export const expectedConnections = (scenario: Scenario, params: Params): number 
   }
 }
 
+/** Round trips, bytes or connections a client completes in one run (idle: connections held). */
+export const operations = (scenario: Scenario, params: Params): number => {
+  switch (scenario) {
+    case "pingpong":
+      return params.roundTrips
+    case "bulk":
+      return params.bulkBytes
+    case "many":
+      return params.manyConnections * params.manyRoundTrips
+    case "idle":
+      return params.idleConnections
+    case "accept":
+      return params.acceptConnections
+  }
+}
+
 /** After the last idle connection is accepted, how long its handler gets to park before measuring. */
 export const IDLE_SETTLE_MILLIS = 100
 
