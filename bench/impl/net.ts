@@ -1,0 +1,174 @@
+/**
+ * The reference: Node's `net` with callbacks on both sides, as a Node user writes it.
+ */
+import * as net from "node:net"
+import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import {
+  BACKLOG,
+  checkEcho,
+  expectedConnections,
+  IDLE_SETTLE_MILLIS,
+  forEachLimited,
+  MESSAGE_BYTES,
+  memorySnapshot,
+  request,
+  startWindow
+} from "../protocol.js"
+
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+  new Promise((resolve, reject) => {
+    const expected = expectedConnections(scenario, params)
+    let finished = 0
+    let bytes = 0
+    let window: ReturnType<typeof startWindow>
+    let baseline: ReturnType<typeof memorySnapshot>
+
+    const finish = (memory?: ServerReport["memory"]) => {
+      const { cpu } = window.stop()
+      server.close()
+      resolve({ cpu, connections: finished, bytes, ...(memory ? { memory } : {}) })
+    }
+    const connectionDone = () => {
+      if (++finished === expected) finish()
+    }
+
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      socket.on("error", reject)
+      switch (scenario) {
+        case "pingpong":
+        case "many":
+          socket.on("data", (chunk) => socket.write(chunk))
+          socket.on("end", () => socket.end())
+          socket.on("close", connectionDone)
+          return
+        case "bulk":
+          socket.on("data", (chunk) => {
+            bytes += chunk.length
+            if (bytes === params.bulkBytes) socket.write(Uint8Array.of(1))
+          })
+          socket.on("end", () => socket.end())
+          socket.on("close", connectionDone)
+          return
+        case "accept":
+          socket.end(Uint8Array.of(1))
+          socket.on("close", connectionDone)
+          return
+        case "idle":
+          socket.on("data", () => {})
+          if (++finished === expected) {
+            // Let the last connections' handlers run before measuring.
+            void settle(IDLE_SETTLE_MILLIS).then(() => {
+              const after = memorySnapshot()
+              finish({ rssBefore: baseline.rss, rssAfter: after.rss, heapBefore: baseline.heap, heapAfter: after.heap })
+            })
+          }
+          return
+      }
+    })
+    server.on("error", reject)
+    server.listen({ host: "127.0.0.1", port: 0, backlog: BACKLOG }, () => {
+      baseline = memorySnapshot()
+      window = startWindow()
+      listening((server.address() as net.AddressInfo).port)
+    })
+  })
+
+const connect = (port: number): Promise<net.Socket> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port, noDelay: true }, () => {
+      socket.off("error", reject)
+      resolve(socket)
+    })
+    socket.once("error", reject)
+  })
+
+/** `rounds` ping-pongs of 64 B on `socket`, each echo checked; resolves after the last one. */
+const pingPong = (socket: net.Socket, rounds: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let round = 0
+    let sent = request(round)
+    const received = Buffer.alloc(MESSAGE_BYTES)
+    let filled = 0
+    socket.on("error", reject)
+    socket.on("data", (chunk) => {
+      if (filled + chunk.length > MESSAGE_BYTES) return reject(new Error("echo longer than the request"))
+      chunk.copy(received, filled)
+      filled += chunk.length
+      if (filled < MESSAGE_BYTES) return
+      try {
+        checkEcho(sent, received)
+      } catch (error) {
+        return reject(error)
+      }
+      filled = 0
+      if (++round === rounds) {
+        socket.removeAllListeners("data")
+        return resolve()
+      }
+      sent = request(round)
+      socket.write(sent)
+    })
+    socket.write(sent)
+  })
+
+const close = (socket: net.Socket): Promise<void> =>
+  new Promise((resolve) => {
+    socket.once("close", () => resolve())
+    socket.end()
+  })
+
+const client = async (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> => {
+  switch (scenario) {
+    case "pingpong": {
+      const socket = await connect(port)
+      const window = startWindow()
+      await pingPong(socket, params.roundTrips)
+      const measured = window.stop()
+      await close(socket)
+      return { ...measured, operations: params.roundTrips }
+    }
+    case "many": {
+      const sockets = await Promise.all(Array.from({ length: params.manyConnections }, () => connect(port)))
+      const window = startWindow()
+      await Promise.all(sockets.map((socket) => pingPong(socket, params.manyRoundTrips)))
+      const measured = window.stop()
+      await Promise.all(sockets.map(close))
+      return { ...measured, operations: params.manyConnections * params.manyRoundTrips }
+    }
+    case "bulk": {
+      const socket = await connect(port)
+      const chunk = Buffer.alloc(params.chunkBytes, 0x5a)
+      const window = startWindow()
+      const acked = new Promise<void>((resolve, reject) => {
+        socket.once("data", (data) => data.length === 1 ? resolve() : reject(new Error("bad ack")))
+        socket.once("error", reject)
+      })
+      for (let sent = 0; sent < params.bulkBytes; sent += chunk.length) {
+        if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve))
+      }
+      await acked
+      const measured = window.stop()
+      await close(socket)
+      return { ...measured, operations: params.bulkBytes }
+    }
+    case "accept": {
+      const window = startWindow()
+      await forEachLimited(params.acceptConnections, params.acceptConcurrency, () =>
+        new Promise<void>((resolve, reject) => {
+          let received = 0
+          const socket = net.connect({ host: "127.0.0.1", port, noDelay: true })
+          socket.on("data", (data) => {
+            received += data.length
+          })
+          socket.on("end", () =>
+            received === 1 ? resolve() : reject(new Error(`expected 1 byte before EOF, got ${received}`)))
+          socket.on("error", reject)
+        }))
+      return { ...window.stop(), operations: params.acceptConnections }
+    }
+  }
+}
+
+export const implementation: Implementation = { serve, client }

@@ -1,0 +1,149 @@
+/**
+ * effect-netpoll as its users write it: a fiber per connection with straight-line
+ * `read`/`write`/`writeAll`/`readExact`, `TcpListener.serve` on the server and `TcpStream.connect`
+ * on the client. Only the built package's public API is used.
+ */
+import { Deferred, Effect } from "effect"
+import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import {
+  BACKLOG,
+  checkEcho,
+  expectedConnections,
+  IDLE_SETTLE_MILLIS,
+  MESSAGE_BYTES,
+  memorySnapshot,
+  request,
+  startWindow
+} from "../protocol.js"
+
+const ack = Uint8Array.of(1)
+
+const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+  new Promise((resolve, reject) => {
+    const program = Effect.gen(function*() {
+      const listener = yield* TcpListener.bind("127.0.0.1:0", { backlog: BACKLOG })
+      const done = yield* Deferred.make<void, unknown>()
+      const expected = expectedConnections(scenario, params)
+      let finished = 0
+      let bytes = 0
+      const finishOne = Effect.suspend(() => ++finished === expected ? Deferred.succeed(done, undefined) : Effect.void)
+
+      const handle = (stream: TcpStream.TcpStream) => {
+        switch (scenario) {
+          case "pingpong":
+          case "many":
+            return Effect.gen(function*() {
+              const buf = new Uint8Array(16 * 1024)
+              let n: number
+              while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
+              yield* finishOne
+            })
+          case "bulk":
+            return Effect.gen(function*() {
+              const buf = new Uint8Array(params.chunkBytes)
+              let n: number
+              while ((n = yield* stream.read(buf)) > 0) {
+                bytes += n
+                if (bytes === params.bulkBytes) yield* stream.writeAll(ack)
+              }
+              yield* finishOne
+            })
+          case "accept":
+            // The handler returning closes the stream: the client reads 1 byte, then EOF.
+            return Effect.zipRight(stream.writeAll(ack), finishOne)
+          case "idle":
+            return Effect.zipRight(finishOne, stream.read(new Uint8Array(MESSAGE_BYTES)))
+        }
+      }
+
+      const baseline = memorySnapshot()
+      const window = startWindow()
+      yield* Effect.forkScoped(
+        TcpListener.serve(listener, (stream) =>
+          // Accepted streams keep the kernel's default; every other server here sets TCP_NODELAY.
+          Effect.zipRight(stream.setNoDelay(true), handle(stream)).pipe(
+            Effect.asVoid,
+            Effect.tapErrorCause((cause) => Deferred.failCause(done, cause))
+          ))
+      )
+      listening((yield* listener.localAddr).port)
+      yield* Deferred.await(done)
+      const { cpu } = window.stop()
+      if (scenario === "idle") {
+        yield* Effect.sleep(IDLE_SETTLE_MILLIS)
+        const after = memorySnapshot()
+        const memory = { rssBefore: baseline.rss, rssAfter: after.rss, heapBefore: baseline.heap, heapAfter: after.heap }
+        return resolve({ cpu, connections: finished, bytes, memory })
+      }
+      resolve({ cpu, connections: finished, bytes })
+    })
+    Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Netpoll.layer))).catch(reject)
+  })
+
+const connect = (port: number) => TcpStream.connect({ host: "127.0.0.1", port })
+
+const pingPong = (stream: TcpStream.TcpStream, rounds: number) =>
+  Effect.gen(function*() {
+    const received = new Uint8Array(MESSAGE_BYTES)
+    for (let round = 0; round < rounds; round++) {
+      const sent = request(round)
+      yield* stream.writeAll(sent)
+      yield* stream.readExact(received)
+      checkEcho(sent, received)
+    }
+  })
+
+const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
+  Effect.gen(function*() {
+    switch (scenario) {
+      case "pingpong": {
+        const stream = yield* connect(port)
+        const window = startWindow()
+        yield* pingPong(stream, params.roundTrips)
+        return { ...window.stop(), operations: params.roundTrips }
+      }
+      case "many": {
+        const streams = yield* Effect.forEach(Array.from({ length: params.manyConnections }), () => connect(port), {
+          concurrency: "unbounded"
+        })
+        const window = startWindow()
+        yield* Effect.forEach(streams, (stream) => pingPong(stream, params.manyRoundTrips), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        return { ...window.stop(), operations: params.manyConnections * params.manyRoundTrips }
+      }
+      case "bulk": {
+        const stream = yield* connect(port)
+        const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)
+        const reply = new Uint8Array(1)
+        const window = startWindow()
+        for (let sent = 0; sent < params.bulkBytes; sent += chunk.length) yield* stream.writeAll(chunk)
+        yield* stream.readExact(reply)
+        return { ...window.stop(), operations: params.bulkBytes }
+      }
+      case "accept": {
+        const window = startWindow()
+        yield* Effect.forEach(
+          Array.from({ length: params.acceptConnections }),
+          () =>
+            Effect.gen(function*() {
+              const stream = yield* connect(port)
+              const buf = new Uint8Array(2)
+              let received = 0
+              let n: number
+              while ((n = yield* stream.read(buf)) > 0) received += n
+              if (received !== 1) return yield* Effect.dieMessage(`expected 1 byte before EOF, got ${received}`)
+            }).pipe(Effect.scoped),
+          { concurrency: params.acceptConcurrency, discard: true }
+        )
+        return { ...window.stop(), operations: params.acceptConnections }
+      }
+    }
+  })
+
+const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
+  Effect.runPromise(clientProgram(scenario, params, port).pipe(Effect.scoped, Effect.provide(Netpoll.layer)))
+
+export const implementation: Implementation = { serve, client }

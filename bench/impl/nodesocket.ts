@@ -1,0 +1,173 @@
+/**
+ * `@effect/platform-node`'s sockets as an Effect user writes them: `NodeSocket.makeNet` on the
+ * client, `NodeSocketServer.make` on the server, both `Socket.Socket`s driven by `run` (a handler
+ * per incoming chunk) and `writer`.
+ */
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
+import type * as Socket from "@effect/platform/Socket"
+import { Deferred, Effect, Exit, Queue } from "effect"
+import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import {
+  BACKLOG,
+  checkEcho,
+  expectedConnections,
+  IDLE_SETTLE_MILLIS,
+  MESSAGE_BYTES,
+  memorySnapshot,
+  request,
+  startWindow
+} from "../protocol.js"
+
+const ack = Uint8Array.of(1)
+
+const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+  new Promise((resolve, reject) => {
+    const program = Effect.gen(function*() {
+      const server = yield* NodeSocketServer.make({ host: "127.0.0.1", port: 0, backlog: BACKLOG, noDelay: true })
+      const done = yield* Deferred.make<void, unknown>()
+      const expected = expectedConnections(scenario, params)
+      let finished = 0
+      let bytes = 0
+      const finishOne = Effect.suspend(() => ++finished === expected ? Deferred.succeed(done, undefined) : Effect.void)
+
+      const handle = (socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
+        switch (scenario) {
+          case "pingpong":
+          case "many":
+            return Effect.gen(function*() {
+              const write = yield* socket.writer
+              yield* socket.run((chunk) => write(chunk))
+            }).pipe(Effect.scoped, Effect.zipRight(finishOne))
+          case "bulk":
+            return Effect.gen(function*() {
+              const write = yield* socket.writer
+              yield* socket.run((chunk) => {
+                bytes += chunk.length
+                if (bytes === params.bulkBytes) return write(ack)
+              })
+            }).pipe(Effect.scoped, Effect.zipRight(finishOne))
+          case "accept":
+            // The writer's scope closing half-closes the socket: the client reads 1 byte, then EOF.
+            return socket.run(() => {}, {
+              onOpen: Effect.scoped(Effect.flatMap(socket.writer, (write) => write(ack))).pipe(Effect.orDie)
+            }).pipe(Effect.zipRight(finishOne))
+          case "idle":
+            return socket.run(() => {}, { onOpen: finishOne })
+        }
+      }
+
+      const baseline = memorySnapshot()
+      const window = startWindow()
+      yield* Effect.forkScoped(
+        server.run((socket) => handle(socket).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(done, cause))))
+      )
+      if (server.address._tag !== "TcpAddress") return yield* Effect.dieMessage("not a TCP server")
+      listening(server.address.port)
+      yield* Deferred.await(done)
+      const { cpu } = window.stop()
+      if (scenario === "idle") {
+        yield* Effect.sleep(IDLE_SETTLE_MILLIS)
+        const after = memorySnapshot()
+        const memory = { rssBefore: baseline.rss, rssAfter: after.rss, heapBefore: baseline.heap, heapAfter: after.heap }
+        // Reported before the scope closes: closing waits for the idle client to let go.
+        return resolve({ cpu, connections: finished, bytes, memory })
+      }
+      resolve({ cpu, connections: finished, bytes })
+    })
+    Effect.runPromise(Effect.scoped(program)).catch(reject)
+  })
+
+/** A connected socket: its incoming chunks in a queue, and its write function. */
+const open = (port: number) =>
+  Effect.gen(function*() {
+    const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port, noDelay: true })
+    const incoming = yield* Queue.unbounded<Uint8Array>()
+    const opened = yield* Deferred.make<void, Socket.SocketError>()
+    yield* Effect.forkScoped(
+      socket.run((chunk) => Queue.offer(incoming, chunk), { onOpen: Deferred.done(opened, Exit.void) }).pipe(
+        Effect.tapErrorCause((cause) => Deferred.failCause(opened, cause)),
+        // A reader waiting on a closed connection is interrupted rather than left hanging.
+        Effect.ensuring(Queue.shutdown(incoming))
+      )
+    )
+    yield* Deferred.await(opened)
+    const write = yield* socket.writer
+    return { write, incoming }
+  })
+
+type Connection = Effect.Effect.Success<ReturnType<typeof open>>
+
+const pingPong = ({ incoming, write }: Connection, rounds: number) =>
+  Effect.gen(function*() {
+    const received = new Uint8Array(MESSAGE_BYTES)
+    for (let round = 0; round < rounds; round++) {
+      const sent = request(round)
+      yield* write(sent)
+      let filled = 0
+      while (filled < MESSAGE_BYTES) {
+        const chunk = yield* Queue.take(incoming)
+        if (filled + chunk.length > MESSAGE_BYTES) return yield* Effect.dieMessage("echo longer than the request")
+        received.set(chunk, filled)
+        filled += chunk.length
+      }
+      checkEcho(sent, received)
+    }
+  })
+
+const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
+  Effect.gen(function*() {
+    switch (scenario) {
+      case "pingpong": {
+        const connection = yield* open(port)
+        const window = startWindow()
+        yield* pingPong(connection, params.roundTrips)
+        return { ...window.stop(), operations: params.roundTrips }
+      }
+      case "many": {
+        const connections = yield* Effect.forEach(
+          Array.from({ length: params.manyConnections }),
+          () => open(port),
+          { concurrency: "unbounded" }
+        )
+        const window = startWindow()
+        yield* Effect.forEach(connections, (connection) => pingPong(connection, params.manyRoundTrips), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        return { ...window.stop(), operations: params.manyConnections * params.manyRoundTrips }
+      }
+      case "bulk": {
+        const { incoming, write } = yield* open(port)
+        const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)
+        const window = startWindow()
+        for (let sent = 0; sent < params.bulkBytes; sent += chunk.length) yield* write(chunk)
+        const reply = yield* Queue.take(incoming)
+        if (reply.length !== 1) return yield* Effect.dieMessage("bad ack")
+        return { ...window.stop(), operations: params.bulkBytes }
+      }
+      case "accept": {
+        const window = startWindow()
+        yield* Effect.forEach(
+          Array.from({ length: params.acceptConnections }),
+          () =>
+            Effect.gen(function*() {
+              const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port, noDelay: true })
+              let received = 0
+              // `run` returns at end of stream.
+              yield* socket.run((chunk) => {
+                received += chunk.length
+              })
+              if (received !== 1) return yield* Effect.dieMessage(`expected 1 byte before EOF, got ${received}`)
+            }).pipe(Effect.scoped),
+          { concurrency: params.acceptConcurrency, discard: true }
+        )
+        return { ...window.stop(), operations: params.acceptConnections }
+      }
+    }
+  })
+
+const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
+  Effect.runPromise(Effect.scoped(clientProgram(scenario, params, port)))
+
+export const implementation: Implementation = { serve, client }

@@ -1,0 +1,198 @@
+/**
+ * What the runner and its worker processes share: scenario parameters, the IPC messages between
+ * them, and the helpers every implementation uses to measure and to check bytes.
+ */
+import * as net from "node:net"
+
+export const scenarios = ["pingpong", "bulk", "many", "idle", "accept"] as const
+export type Scenario = (typeof scenarios)[number]
+
+export const implementations = ["net", "nodesocket", "effect-netpoll"] as const
+export type ImplementationName = (typeof implementations)[number]
+
+/** Counts for one run; every loop in every implementation is bounded by them. */
+export interface Params {
+  readonly roundTrips: number // pingpong: round trips on one connection
+  readonly bulkBytes: number // bulk: bytes sent client -> server
+  readonly chunkBytes: number // bulk: size of each write and of each read buffer
+  readonly manyConnections: number
+  readonly manyRoundTrips: number // many: round trips per connection
+  readonly idleConnections: number
+  readonly acceptConnections: number
+  readonly acceptConcurrency: number // accept: connections in flight at once
+}
+
+export const MESSAGE_BYTES = 64
+
+/** How many connections a server serves to their end before it reports and closes. */
+export const expectedConnections = (scenario: Scenario, params: Params): number => {
+  switch (scenario) {
+    case "pingpong":
+    case "bulk":
+      return 1
+    case "many":
+      return params.manyConnections
+    case "idle":
+      return params.idleConnections
+    case "accept":
+      return params.acceptConnections
+  }
+}
+
+/** Round trips, bytes or connections a client completes in one run (idle: connections held). */
+export const operations = (scenario: Scenario, params: Params): number => {
+  switch (scenario) {
+    case "pingpong":
+      return params.roundTrips
+    case "bulk":
+      return params.bulkBytes
+    case "many":
+      return params.manyConnections * params.manyRoundTrips
+    case "idle":
+      return params.idleConnections
+    case "accept":
+      return params.acceptConnections
+  }
+}
+
+/** After the last idle connection is accepted, how long its handler gets to park before measuring. */
+export const IDLE_SETTLE_MILLIS = 100
+
+/** User and system CPU time, in microseconds, as `process.cpuUsage()` reports it. */
+export interface Cpu {
+  readonly user: number
+  readonly system: number
+}
+
+export interface ServerReport {
+  readonly cpu: Cpu
+  readonly connections: number // connections the server served to the end
+  readonly bytes: number // bytes the server read (bulk)
+  readonly memory?: {
+    readonly rssBefore: number
+    readonly rssAfter: number
+    readonly heapBefore: number
+    readonly heapAfter: number
+  }
+}
+
+export interface ClientReport {
+  readonly cpu: Cpu
+  readonly elapsedNs: number
+  /** Round trips, bytes or connections completed (and verified) in the window. */
+  readonly operations: number
+}
+
+/** One implementation's two sides. Both resolve only when their whole share of the work is done. */
+export interface Implementation {
+  /** Listens on 127.0.0.1:0, reports the port, serves the scenario's expected load, then closes. */
+  readonly serve: (scenario: Scenario, params: Params, listening: (port: number) => void) => Promise<ServerReport>
+  /** Runs the client side of a scenario (all but `idle`, whose client is plain `net` for everyone). */
+  readonly client: (scenario: Exclude<Scenario, "idle">, params: Params, port: number) => Promise<ClientReport>
+}
+
+export type Request =
+  | { readonly kind: "serve"; readonly id: number; readonly scenario: Scenario; readonly params: Params }
+  | {
+    readonly kind: "client"
+    readonly id: number
+    readonly scenario: Exclude<Scenario, "idle">
+    readonly params: Params
+    readonly port: number
+  }
+  | { readonly kind: "hold"; readonly id: number; readonly port: number; readonly connections: number }
+  | { readonly kind: "release"; readonly id: number }
+
+export type Reply =
+  | { readonly kind: "hello"; readonly openFilesLimit: number }
+  | { readonly kind: "listening"; readonly id: number; readonly port: number }
+  | { readonly kind: "served"; readonly id: number; readonly report: ServerReport }
+  | { readonly kind: "done"; readonly id: number; readonly report: ClientReport }
+  | { readonly kind: "held"; readonly id: number }
+  | { readonly kind: "released"; readonly id: number }
+  | { readonly kind: "failed"; readonly id: number; readonly message: string }
+
+/** Starts a measured window after a full GC; `stop` returns the CPU and wall time spent since. */
+export const startWindow = () => {
+  collectGarbage()
+  const cpu0 = process.cpuUsage()
+  const t0 = process.hrtime.bigint()
+  return {
+    stop: (): { readonly cpu: Cpu; readonly elapsedNs: number } => {
+      const elapsedNs = Number(process.hrtime.bigint() - t0)
+      return { cpu: process.cpuUsage(cpu0), elapsedNs }
+    }
+  }
+}
+
+/** Workers run with --expose-gc; two passes let weak callbacks and finalizers run. */
+export const collectGarbage = (): void => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error("run the worker with --expose-gc")
+  gc()
+  gc()
+}
+
+export const memorySnapshot = () => {
+  collectGarbage()
+  const { heapUsed, rss } = process.memoryUsage()
+  return { rss, heap: heapUsed }
+}
+
+/**
+ * The request for round trip `round`: its number in the first 4 bytes and a pattern after, so a
+ * lost, stale or reordered echo is caught by `checkEcho`.
+ */
+export const request = (round: number, into: Uint8Array = new Uint8Array(MESSAGE_BYTES)): Uint8Array => {
+  new DataView(into.buffer, into.byteOffset, into.byteLength).setUint32(0, round)
+  for (let i = 4; i < MESSAGE_BYTES; i++) into[i] = (round + i) & 0xff
+  return into
+}
+
+export const checkEcho = (sent: Uint8Array, received: Uint8Array): void => {
+  if (received.length !== MESSAGE_BYTES || Buffer.compare(sent, received) !== 0) {
+    throw new Error(`echo mismatch: sent ${Buffer.from(sent).toString("hex")}, got ${Buffer.from(received).toString("hex")}`)
+  }
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` running at once. */
+export const forEachLimited = async (
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>
+): Promise<void> => {
+  let next = 0
+  const lane = async () => {
+    while (next < count) await task(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane))
+}
+
+/** How many connections the idle client opens at once, below any accept backlog. */
+export const IDLE_CONNECT_CONCURRENCY = 256
+/** Backlog every server asks for, so the idle and accept clients never overflow it. */
+export const BACKLOG = 4096
+
+/**
+ * The idle scenario's client, the same for every server: plain `net` sockets that connect and
+ * then only wait. Resolves once every one is connected; `release` destroys them all.
+ */
+export const holdIdle = async (port: number, connections: number) => {
+  const sockets: Array<net.Socket> = []
+  await forEachLimited(connections, IDLE_CONNECT_CONCURRENCY, () =>
+    new Promise<void>((resolve, reject) => {
+      const socket = net.connect({ host: "127.0.0.1", port }, () => {
+        socket.off("error", reject)
+        // The server going away later is expected, not an error of this client.
+        socket.on("error", () => {})
+        resolve()
+      })
+      socket.once("error", reject)
+      sockets.push(socket)
+    }))
+  return {
+    release: () => {
+      for (const socket of sockets) socket.destroy()
+    }
+  }
+}

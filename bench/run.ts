@@ -1,0 +1,195 @@
+/**
+ * The benchmark runner: `npm run bench -- [--quick] [--only a,b] [--impl x,y] [--reps n] [--timeout s]`.
+ * It and the workers run compiled to bench/dist/ (`tsc -p bench/tsconfig.json`): under tsx's
+ * module hooks a worker that imports Effect took seconds to start.
+ *
+ * Each implementation gets a server worker and a client worker (separate processes, talking over
+ * 127.0.0.1); the runner drives them over IPC, interleaving implementations within each
+ * repetition, bounds every measurement in time, checks the counts both sides report, prints a
+ * markdown table per scenario and writes the raw samples to bench/results.json.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { ClientReport, ImplementationName, Params, Scenario, ServerReport } from "./protocol.js"
+import { expectedConnections, implementations, operations, scenarios } from "./protocol.js"
+import { fmt, metric, type Sample, table } from "./report.js"
+import { Pool, withTimeout } from "./workers.js"
+
+// Compiled, this file runs from bench/dist/.
+const benchDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
+
+const MiB = 1024 * 1024
+const full: Params = {
+  roundTrips: 30_000,
+  bulkBytes: 1024 * MiB,
+  chunkBytes: 64 * 1024,
+  manyConnections: 1_000,
+  manyRoundTrips: 100,
+  idleConnections: 10_000,
+  acceptConnections: 5_000,
+  acceptConcurrency: 16
+}
+const quick: Params = {
+  ...full,
+  roundTrips: 2_000,
+  bulkBytes: 128 * MiB,
+  manyConnections: 200,
+  manyRoundTrips: 25,
+  idleConnections: 1_000,
+  acceptConnections: 500
+}
+
+// ---- options
+
+const parseList = <A extends string>(flag: string, all: ReadonlyArray<A>): ReadonlyArray<A> => {
+  const i = process.argv.indexOf(flag)
+  if (i < 0) return all
+  const picked = (process.argv[i + 1] ?? "").split(",").filter((s) => s.length > 0)
+  for (const p of picked) if (!all.includes(p as A)) throw new Error(`${flag}: unknown ${p}; one of ${all.join(", ")}`)
+  return all.filter((a) => picked.includes(a))
+}
+const isQuick = process.argv.includes("--quick")
+const params = isQuick ? quick : full
+const selectedScenarios = parseList("--only", scenarios)
+const selectedImplementations = parseList("--impl", implementations)
+const numberOption = (flag: string, fallback: number): number => {
+  const i = process.argv.indexOf(flag)
+  if (i < 0) return fallback
+  const n = Number(process.argv[i + 1])
+  if (!(n > 0)) throw new Error(`${flag}: a positive number`)
+  return n
+}
+const repetitions = Math.round(numberOption("--reps", 3))
+/** The bound on one measurement, start to finish; past it both workers are killed. */
+const measurementTimeoutMs = numberOption("--timeout", isQuick ? 30 : 90) * 1000
+const resultsPath = path.join(benchDir, "results.json")
+
+// ---- measuring
+
+const pool = new Pool()
+let nextId = 0
+
+const runOnce = async (scenario: Scenario, implementation: ImplementationName) => {
+  const id = nextId++
+  if (scenario === "idle") {
+    // A fresh server, so that its baseline is not what earlier scenarios left behind.
+    await pool.retire(implementation, "server", 5_000)
+    const server = await pool.get(implementation, "server")
+    const client = await pool.get("net", "client")
+    const needed = params.idleConnections + 100
+    for (const [side, { openFilesLimit }] of [["server", server], ["client", client]] as const) {
+      if (openFilesLimit < needed) throw new Error(`${side} open files limit ${openFilesLimit} < ${needed}`)
+    }
+    server.worker.send({ kind: "serve", id, scenario, params })
+    const { port } = await server.worker.next("listening", id)
+    client.worker.send({ kind: "hold", id, port, connections: params.idleConnections })
+    const [report] = await Promise.all([server.worker.next("served", id), client.worker.next("held", id)])
+    await pool.retire(implementation, "server", 5_000)
+    client.worker.send({ kind: "release", id })
+    await client.worker.next("released", id)
+    return { server: report.report }
+  }
+  const server = await pool.get(implementation, "server")
+  const client = await pool.get(implementation, "client")
+  server.worker.send({ kind: "serve", id, scenario, params })
+  const { port } = await server.worker.next("listening", id)
+  client.worker.send({ kind: "client", id, scenario, params, port })
+  const [done, served] = await Promise.all([client.worker.next("done", id), server.worker.next("served", id)])
+  return { client: done.report, server: served.report }
+}
+
+/** The checks on what both sides counted; a measurement that fails them is not a sample. */
+const verify = (scenario: Scenario, result: { client?: ClientReport; server: ServerReport }) => {
+  const expected = expectedConnections(scenario, params)
+  if (result.server.connections !== expected) {
+    throw new Error(`server served ${result.server.connections} connections, expected ${expected}`)
+  }
+  if (scenario === "bulk" && result.server.bytes !== params.bulkBytes) {
+    throw new Error(`server read ${result.server.bytes} bytes, expected ${params.bulkBytes}`)
+  }
+  const completed = operations(scenario, params)
+  if (result.client && result.client.operations !== completed) {
+    throw new Error(`client completed ${result.client.operations} operations, expected ${completed}`)
+  }
+}
+
+const measure = async (scenario: Scenario, implementation: ImplementationName, repetition: number): Promise<Sample> => {
+  const t0 = Date.now()
+  const where = () => ({ scenario, implementation, repetition, wallSeconds: (Date.now() - t0) / 1000 })
+  try {
+    const result = await withTimeout(runOnce(scenario, implementation), measurementTimeoutMs, `${scenario}/${implementation}`)
+    verify(scenario, result)
+    return { ...where(), ok: true, ...result }
+  } catch (error) {
+    // The workers' state is unknown now: replace them.
+    await Promise.all([
+      pool.retire(implementation, "server", 0),
+      pool.retire(implementation, "client", 0),
+      ...(scenario === "idle" ? [pool.retire("net", "client", 0)] : [])
+    ])
+    return { ...where(), ok: false, error: error instanceof Error ? error.message : String(error) }
+  }
+}
+
+// ---- main
+
+const started = Date.now()
+const samples: Array<Sample> = []
+process.stderr.write(
+  `bench: ${isQuick ? "quick" : "full"} run, ${repetitions} repetition(s) of ${selectedScenarios.join(", ")} ` +
+    `for ${selectedImplementations.join(", ")}\n`
+)
+try {
+  for (const scenario of selectedScenarios) {
+    for (let repetition = 1; repetition <= repetitions; repetition++) {
+      for (const implementation of selectedImplementations) {
+        const sample = await measure(scenario, implementation, repetition)
+        samples.push(sample)
+        const { unit, value } = metric(scenario, params)
+        const shown = sample.ok ? `${fmt(value(sample))} ${unit}` : `FAILED: ${sample.error}`
+        process.stderr.write(
+          `  ${scenario} ${implementation} #${repetition}: ${shown} (${sample.wallSeconds.toFixed(1)} s)\n`
+        )
+      }
+    }
+  }
+} finally {
+  await pool.retireAll(5_000)
+}
+
+const cpus = os.cpus()
+const results = {
+  date: new Date().toISOString(),
+  node: process.version,
+  machine: {
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: cpus[0]?.model ?? "unknown",
+    cores: cpus.length,
+    memoryBytes: os.totalmem(),
+    loadAverage: os.loadavg()
+  },
+  mode: isQuick ? "quick" : "full",
+  repetitions,
+  params,
+  peers: {
+    net: "net client <-> net server",
+    nodesocket: "NodeSocket.makeNet client <-> NodeSocketServer.make server",
+    "effect-netpoll": "TcpStream.connect client <-> TcpListener.serve server",
+    idleClient: "one process of plain net sockets for every server"
+  },
+  durationSeconds: (Date.now() - started) / 1000,
+  samples
+}
+fs.writeFileSync(resultsPath, JSON.stringify(results, null, 2) + "\n")
+
+console.log(
+  `## effect-netpoll benchmarks (${results.mode}, median of ${repetitions}, ${results.node}, ` +
+    `${results.machine.cores} × ${results.machine.cpu})\n`
+)
+for (const scenario of selectedScenarios) {
+  console.log(table(scenario, params, selectedImplementations, samples.filter((s) => s.scenario === scenario)) + "\n")
+}
+console.log(`Raw samples: ${path.relative(process.cwd(), resultsPath)}; took ${results.durationSeconds.toFixed(0)} s.`)
+if (samples.some((s) => !s.ok)) process.exitCode = 1
