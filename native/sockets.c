@@ -299,6 +299,17 @@ static napi_value js_so_error(napi_env env, napi_callback_info info) {
   return np_num(env, err);
 }
 
+/* TCP_NODELAY as 0 or 1, or -errno. */
+static napi_value js_no_delay(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (!np_args(env, info, 1, argv)) return NULL;
+  FD_ARG(0, fd);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) < 0) return np_num(env, -errno);
+  return np_num(env, v != 0);
+}
+
 static napi_value sock_name(napi_env env, napi_callback_info info, bool peer) {
   napi_value argv[1];
   struct sockaddr_storage ss;
@@ -389,6 +400,7 @@ bool np_sockets_init(napi_env env, napi_value exports) {
       {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"soError", NULL, js_so_error, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"noDelay", NULL, js_no_delay, NULL, NULL, NULL, napi_enumerable, NULL},
       {"localAddress", NULL, js_local_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerAddress", NULL, js_peer_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setNoDelay", NULL, js_set_no_delay, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -59,6 +59,8 @@ export interface BindOptions {
   readonly reusePort?: boolean | undefined
   /** IPV6_V6ONLY for IPv6 addresses; the system default when left out. */
   readonly ipv6Only?: boolean | undefined
+  /** TCP_NODELAY on every accepted stream; true by default, as `connect` does and as in Go. */
+  readonly noDelay?: boolean | undefined
 }
 
 /**

@@ -17,6 +17,7 @@ import * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import { addon } from "../src/internal/native.js"
 import { isOpen } from "./utils/fds.js"
 import { bound, bytes, echo } from "./utils/peers.js"
 
@@ -255,6 +256,16 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
           expect(text(buf)).toBe("hi")
         }))
     }
+
+    it.scoped("accepted streams have TCP_NODELAY on by default, and off with noDelay: false", () =>
+      Effect.gen(function*() {
+        for (const noDelay of [undefined, true, false]) {
+          const listener = yield* TcpListener.bind("127.0.0.1:0", noDelay === undefined ? {} : { noDelay })
+          yield* bound(TcpStream.connect(yield* listener.localAddr))
+          const server = yield* bound(listener.accept)
+          expect(addon.noDelay(server.fd)).toBe(noDelay === false ? 0 : 1)
+        }
+      }))
 
     it.scoped("an accept interrupted while waiting consumes nothing: the next accept gets the connection", () =>
       Effect.gen(function*() {

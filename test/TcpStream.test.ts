@@ -8,6 +8,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as SocketAddr from "../src/SocketAddr.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import { addon } from "../src/internal/native.js"
 import { isOpen } from "./utils/fds.js"
 import { bound, bytes, netServer, pair, readToEnd, text } from "./utils/peers.js"
 
@@ -443,6 +444,10 @@ for (const [backend, netpollLayer] of backends) {
           const addr = yield* listener.localAddr
           const stream = yield* TcpStream.connect(addr, { noDelay: false, keepAlive: 10_000 })
           expect(String(yield* stream.peerAddr)).toBe(String(addr))
+          expect(addon.noDelay(stream.fd)).toBe(0)
+          expect(addon.noDelay((yield* TcpStream.connect(addr)).fd)).toBe(1)
+          yield* stream.setNoDelay(true)
+          expect(addon.noDelay(stream.fd)).toBe(1)
         }))
     })
 

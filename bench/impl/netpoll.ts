@@ -61,8 +61,7 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
       const window = startWindow()
       yield* Effect.forkScoped(
         TcpListener.serve(listener, (stream) =>
-          // Accepted streams keep the kernel's default; every other server here sets TCP_NODELAY.
-          Effect.zipRight(stream.setNoDelay(true), handle(stream)).pipe(
+          handle(stream).pipe(
             Effect.asVoid,
             Effect.tapErrorCause((cause) => Deferred.failCause(done, cause))
           ))

@@ -40,6 +40,8 @@ export interface Addon {
   readonly localAddress: (fd: number) => readonly [4 | 6, string, number] | number
   readonly peerAddress: (fd: number) => readonly [4 | 6, string, number] | number
   readonly setNoDelay: (fd: number, on: boolean) => number
+  /** TCP_NODELAY: 1 or 0, or a negative errno. */
+  readonly noDelay: (fd: number) => number
   /** SO_KEEPALIVE, and TCP_KEEPIDLE in whole seconds when `idleSeconds > 0`. */
   readonly setKeepAlive: (fd: number, on: boolean, idleSeconds: number) => number
   readonly setReuseAddr: (fd: number, on: boolean) => number

@@ -36,13 +36,19 @@ const acceptFrom = (
     if (fd < 0) return Effect.fail(errno.fromErrno(fd, "accept", self.address))
     const accepted = pollable.poller.register(fd, "accept")
     if (!(accepted instanceof netpoll.Pollable)) return Effect.fail(accepted)
+    // Best effort, as in Go: a connection already reset fails its first read or write instead.
+    if (self.noDelay) addon.setNoDelay(fd, true)
     return Effect.as(Scope.addFinalizer(scope, accepted.closeEffect), tcpStream.fromPollable(accepted, undefined))
   })
 
 class TcpListenerImpl implements TcpListener.TcpListener {
   readonly [TypeId]: TcpListener.TypeId = TypeId
 
-  constructor(readonly pollable: netpoll.Pollable, readonly address: string) {}
+  constructor(
+    readonly pollable: netpoll.Pollable,
+    readonly address: string,
+    readonly noDelay: boolean
+  ) {}
 
   get fd(): number {
     return this.pollable.fd
@@ -109,7 +115,7 @@ export const bind = (
             if (result instanceof netpoll.Pollable) {
               const local = addon.localAddress(result.fd)
               const name = typeof local === "number" ? String(addr) : String(socketAddr.fromNative(local))
-              return Effect.succeed(new TcpListenerImpl(result, name))
+              return Effect.succeed(new TcpListenerImpl(result, name, options?.noDelay ?? true))
             }
           }
           return Effect.fail(result)
