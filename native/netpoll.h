@@ -17,9 +17,12 @@
 
 #include <node_api.h>
 
-/* Readiness bits delivered in poll batches (READABLE / WRITABLE in native.ts). */
+/* Readiness bits delivered in poll batches (READABLE / WRITABLE / HANGUP in
+ * native.ts). HANGUP comes with both others: the peer shut down, or an error is
+ * pending, so reads (or writes) no longer block. */
 #define NP_READABLE 1
 #define NP_WRITABLE 2
+#define NP_HANGUP 4
 
 /* Exports registration, one per file. Return false with an exception pending. */
 bool np_sockets_init(napi_env env, napi_value exports);

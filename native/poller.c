@@ -194,6 +194,7 @@ static void ep_ready(uv_poll_t* h, int status, int events) {
       int bits = 0;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_READABLE;
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) bits |= NP_WRITABLE;
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_HANGUP;
       batch[2 * i] = (int32_t)(uint32_t)p->evs[i].data.u64;
       batch[2 * i + 1] = bits;
     }
@@ -212,10 +213,11 @@ static void fd_ready(uv_poll_t* h, int status, int events) {
   int32_t* batch = NULL;
   /* POLLERR (e.g. a refused connect) arrives as status < 0 with the handle stopped. */
   if (status < 0)
-    bits = NP_READABLE | NP_WRITABLE;
+    bits = NP_READABLE | NP_WRITABLE | NP_HANGUP;
   else
     bits = ((events & (UV_READABLE | UV_DISCONNECT)) ? NP_READABLE : 0) |
-           ((events & UV_WRITABLE) ? NP_WRITABLE : 0);
+           ((events & UV_WRITABLE) ? NP_WRITABLE : 0) |
+           ((events & UV_DISCONNECT) ? NP_HANGUP : 0);
   if (bits == 0 || p->closed) return;
   uv_poll_stop(h); /* one-shot: a level-triggered handle left armed would spin */
   if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;

@@ -7,9 +7,11 @@
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
-/** Readiness bits delivered in poll batches. Errors and hang-ups set both. */
+/** Readiness bits delivered in poll batches. Errors and hang-ups set all three. */
 export const READABLE = 1
 export const WRITABLE = 2
+/** The peer shut down, or an error is pending: from now on the fd never blocks. */
+export const HANGUP = 4
 
 /** An opaque poller (an epoll fd watched by one uv_poll_t, or one uv_poll_t per fd). */
 export interface PollerHandle {

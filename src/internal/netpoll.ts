@@ -5,7 +5,7 @@ import type * as Scope from "effect/Scope"
 import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import * as errno from "./errno.js"
-import { addon, type PollerHandle, READABLE, WRITABLE } from "./native.js"
+import { addon, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
 /** Pairs of (token, events) handed over per wake-up. */
 const BATCH_PAIRS = 1024
@@ -90,6 +90,16 @@ export const currentFiberState = (): FiberState => {
  */
 export class Direction {
   ready = false
+  /**
+   * The last syscall moved less than it was asked to, or would have blocked: the
+   * socket's buffer is empty (full, for writes) until an edge says otherwise,
+   * since each arrival of data or of room raises a new edge. A call then parks
+   * at once instead of spending a syscall on EAGAIN, as libuv does after a
+   * short read.
+   */
+  drained = false
+  /** A hang-up was seen: end of stream or an error waits, with no edge to come. */
+  hungUp = false
   owner: FiberState | undefined = undefined
   private first: Parked | undefined = undefined
   private rest: Array<Parked> | undefined = undefined
@@ -102,6 +112,16 @@ export class Direction {
 
   get isParked(): boolean {
     return this.first !== undefined
+  }
+
+  /** Whether a syscall now would surely block: park without trying it. */
+  get mustWait(): boolean {
+    return this.drained && !this.ready && !this.hungUp
+  }
+
+  /** Records what a syscall's result says of the buffer (`n` of `length` moved). */
+  moved(n: number, length: number): void {
+    this.drained = n === -errno.EAGAIN || (n > 0 && n < length)
   }
 
   /**
@@ -120,10 +140,8 @@ export class Direction {
   private park(resume: (effect: Effect.Effect<any, any>) => void, retry: Effect.Effect<any, any>, forReadiness: boolean): void {
     const pollable = this.pollable
     if (pollable.closed) return resume(Effect.fail(errno.closed(this.syscall)))
-    if (forReadiness ? this.ready : this.owner === undefined) {
-      if (forReadiness) this.ready = false
-      return resume(retry)
-    }
+    // The latch is left set: the retry clears it right before its syscall.
+    if (forReadiness ? this.ready : this.owner === undefined) return resume(retry)
     const state = currentFiberState()
     state.settleParked()
     const parked = new Parked(this, state, resume, retry)
@@ -211,6 +229,10 @@ export class Pollable {
 
   /** Delivers readiness to each direction named in `events`. */
   ready(events: number): void {
+    if ((events & HANGUP) !== 0) {
+      this.input.hungUp = true
+      this.output.hungUp = true
+    }
     if ((events & READABLE) !== 0) this.input.signal()
     if ((events & WRITABLE) !== 0) this.output.signal()
     this.poller.rearm(this)

@@ -53,8 +53,10 @@ const once = (
   const pollable = self.pollable
   if (pollable.closed) return Effect.fail(errno.closed(syscall, self.remote))
   if (lockedByOther(direction)) return direction.waitTurn(retryOnce(self, direction, transfer, syscall, buf))
+  if (direction.mustWait) return direction.waitReady(retryOnce(self, direction, transfer, syscall, buf))
   direction.ready = false
   const n = transfer(pollable.fd, buf, 0, buf.length)
+  direction.moved(n, buf.length)
   if (n >= 0) return Effect.succeed(n)
   if (n === -errno.EAGAIN) return direction.waitReady(retryOnce(self, direction, transfer, syscall, buf))
   return Effect.fail(errno.fromErrno(n, syscall, self.remote))
@@ -98,8 +100,11 @@ class Transfer {
     if (pollable.closed) return this.end(Effect.fail(errno.closed(this.syscall, self.remote)))
     if (this.owner === undefined && lockedByOther(direction)) return direction.waitTurn(this.retry)
     while (this.done < buf.length) {
+      if (direction.mustWait) return this.park()
       direction.ready = false
-      const n = this.transfer(pollable.fd, buf, this.done, buf.length - this.done)
+      const length = buf.length - this.done
+      const n = this.transfer(pollable.fd, buf, this.done, length)
+      direction.moved(n, length)
       if (n > 0) {
         this.done += n
       } else if (n === 0) {
@@ -109,14 +114,19 @@ class Transfer {
       } else if (n !== -errno.EAGAIN) {
         return this.end(Effect.fail(errno.fromErrno(n, this.syscall, self.remote)))
       } else {
-        if (this.owner === undefined && this.done > 0) {
-          this.owner = netpoll.currentFiberState()
-          direction.lock(this.owner)
-        }
-        return direction.waitReady(this.retry)
+        return this.park()
       }
     }
     return this.end(Effect.void)
+  }
+
+  /** Waits for readiness; once part of the message has moved, with the lock held. */
+  private park(): Effect.Effect<void, NetError.NetError> {
+    if (this.owner === undefined && this.done > 0) {
+      this.owner = netpoll.currentFiberState()
+      this.direction.lock(this.owner)
+    }
+    return this.direction.waitReady(this.retry)
   }
 
   private end<E>(result: Effect.Effect<void, E>): Effect.Effect<void, E> {
@@ -256,6 +266,7 @@ const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Eff
   pollable.output.waitReady(Effect.suspend(() => {
     // The handle may have closed (the layer with it) between the wake-up and now.
     if (pollable.closed) return Effect.fail(errno.closed("connect", address))
+    pollable.output.ready = false
     const error = addon.soError(pollable.fd)
     if (error !== 0) return Effect.fail(errno.fromErrno(error < 0 ? error : -error, "connect", address))
     const peer = addon.peerAddress(pollable.fd)
