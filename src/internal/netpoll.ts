@@ -4,6 +4,7 @@ import type * as Scope from "effect/Scope"
 import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import * as errno from "./errno.js"
+import * as metrics from "./metrics.js"
 import { addon, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
 type Resume = (exit: Exit.Exit<void, NetError.SocketClosed>) => void
@@ -144,6 +145,7 @@ export class Pollable {
   close(): void {
     if (this.closed) return
     this.closed = true
+    metrics.socketClosed()
     this.poller.forget(this)
     addon.close(this.fd)
     for (const direction of [this.input, this.output]) {
@@ -209,6 +211,7 @@ export class Poller implements Netpoll.Netpoll.Service {
     }
     const pollable = new Pollable(this, fd, token, syscall)
     this.byToken.set(token, pollable)
+    metrics.socketOpened()
     return pollable
   }
 

@@ -6,6 +6,7 @@ import { Netpoll } from "../Netpoll.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as errno from "./errno.js"
+import * as metrics from "./metrics.js"
 import { addon, READABLE, WRITABLE } from "./native.js"
 import * as netpoll from "./netpoll.js"
 import * as socketAddr from "./socketAddr.js"
@@ -42,7 +43,7 @@ const readOnce = (
     if (input.locked) return Effect.flatMap(input.waitTurn, () => readOnce(self, buf))
     input.ready = false
     const n = addon.read(pollable.fd, buf, 0, buf.length)
-    if (n >= 0) return Effect.succeed(n)
+    if (n >= 0) return Effect.succeed(metrics.read(n))
     if (n === -errno.EAGAIN) return Effect.flatMap(input.waitReady, () => readOnce(self, buf))
     return Effect.fail(errno.fromErrno(n, "read", self.remote))
   })
@@ -58,7 +59,7 @@ const writeOnce = (
     if (output.locked) return Effect.flatMap(output.waitTurn, () => writeOnce(self, buf))
     output.ready = false
     const n = addon.write(pollable.fd, buf, 0, buf.length)
-    if (n >= 0) return Effect.succeed(n)
+    if (n >= 0) return Effect.succeed(metrics.written(n))
     if (n === -errno.EAGAIN) return Effect.flatMap(output.waitReady, () => writeOnce(self, buf))
     return Effect.fail(errno.fromErrno(n, "write", self.remote))
   })
@@ -95,6 +96,7 @@ const transferAll = (
       const n = transfer(pollable.fd, buf, done, buf.length - done)
       if (n > 0) {
         done += n
+        metrics.transferred(syscall, n)
       } else if (n === 0) {
         return Effect.fail(new NetError.UnexpectedEof({ syscall, address: self.remote, bytesRead: done }))
       } else if (n !== -errno.EAGAIN) {
@@ -281,7 +283,7 @@ const connectOne = (
     return Effect.onExit(connected, (exit) => {
       if (Exit.isFailure(exit)) return pollable.closeEffect
       pollable.output.syscall = "write"
-      return Scope.addFinalizer(scope, pollable.closeEffect)
+      return Effect.zipRight(Scope.addFinalizer(scope, pollable.closeEffect), metrics.connected(addr))
     }).pipe(Effect.as(fromPollable(pollable, address)))
   })
 
@@ -300,7 +302,9 @@ export const connect = (
   address: SocketAddr.Input,
   options?: TcpStream.ConnectOptions
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Netpoll | Scope.Scope> =>
-  Effect.flatMap(socketAddr.resolve(address), (addrs) =>
-    Effect.flatMap(Netpoll, (service) =>
-      Effect.flatMap(Effect.scope, (scope) =>
-        tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
+  metrics.connectSpan(
+    address,
+    Effect.flatMap(socketAddr.resolve(address), (addrs) =>
+      Effect.flatMap(Netpoll, (service) =>
+        Effect.flatMap(Effect.scope, (scope) => tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
+  )

@@ -1,0 +1,127 @@
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import type * as MetricLabel from "effect/MetricLabel"
+import type * as Scope from "effect/Scope"
+import type * as NetError from "../NetError.js"
+import type * as SocketAddr from "../SocketAddr.js"
+import type * as TcpStream from "../TcpStream.js"
+import * as socketAddr from "./socketAddr.js"
+
+export const bytesRead = Metric.counter("effect_netpoll_bytes_read", {
+  description: "Bytes received by effect-netpoll streams (read, readExact and everything built on them)",
+  incremental: true
+})
+
+export const bytesWritten = Metric.counter("effect_netpoll_bytes_written", {
+  description: "Bytes sent by effect-netpoll streams (write, writeAll and everything built on them)",
+  incremental: true
+})
+
+export const connectionsAccepted = Metric.counter("effect_netpoll_connections_accepted", {
+  description: "Connections accepted by effect-netpoll listeners",
+  incremental: true
+})
+
+export const connectionsOpened = Metric.counter("effect_netpoll_connections_opened", {
+  description: "Outgoing connections established by effect-netpoll connect",
+  incremental: true
+})
+
+export const socketsOpen = Metric.gauge("effect_netpoll_sockets_open", {
+  description: "Socket fds that effect-netpoll owns right now: connections, their clones and listeners"
+})
+
+export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectionsOpened, socketsOpen } as const
+
+// One shared empty label array: an untagged update then hits the metric's cached
+// hook (a closure call and an addition), never the registry. These are plain
+// synchronous calls so that the read and write paths gain no Effect op.
+const untagged: ReadonlyArray<MetricLabel.MetricLabel> = []
+
+/** Counts `n` bytes received; returns `n` so a read can return through it. */
+export const read = (n: number): number => {
+  bytesRead.unsafeUpdate(n, untagged)
+  return n
+}
+
+/** Counts `n` bytes sent; returns `n` so a write can return through it. */
+export const written = (n: number): number => {
+  bytesWritten.unsafeUpdate(n, untagged)
+  return n
+}
+
+export const transferred = (syscall: "read" | "write", n: number): void =>
+  syscall === "read" ? bytesRead.unsafeUpdate(n, untagged) : bytesWritten.unsafeUpdate(n, untagged)
+
+export const socketOpened = (): void => socketsOpen.unsafeModify(1, untagged)
+
+export const socketClosed = (): void => socketsOpen.unsafeModify(-1, untagged)
+
+export const accepted = (): void => connectionsAccepted.unsafeUpdate(1, untagged)
+
+/** Counts an established connection and names its peer on the connect span. */
+export const connected = (peer: SocketAddr.SocketAddr): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    connectionsOpened.unsafeUpdate(1, untagged)
+    return Effect.annotateCurrentSpan(peerAttributes(peer))
+  })
+
+const peerAttributes = (peer: SocketAddr.SocketAddr) => ({
+  "network.peer.address": peer.address,
+  "network.peer.port": peer.port,
+  "network.type": peer.family === "IPv4" ? "ipv4" : "ipv6"
+})
+
+/**
+ * `server.address` and `server.port` as the caller named them (a host name stays
+ * a host name), without validating: resolving reports a malformed input.
+ */
+const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> => {
+  if (socketAddr.isSocketAddr(input)) return { "server.address": input.address, "server.port": input.port }
+  if (typeof input !== "string") return { "server.address": input.host, "server.port": input.port }
+  const colon = input.lastIndexOf(":")
+  if (colon < 0) return { "server.address": input }
+  const host = input.slice(0, colon)
+  const port = input.slice(colon + 1)
+  return {
+    "server.address": host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host,
+    ...(/^\d{1,5}$/.test(port) ? { "server.port": Number(port) } : {})
+  }
+}
+
+/** The span of one whole connect, from name resolution to the established connection. */
+export const connectSpan = <R>(
+  input: SocketAddr.Input,
+  connect: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError, R> =>
+  Effect.withSpan(connect, "effect-netpoll.connect", {
+    kind: "client",
+    attributes: { "network.transport": "tcp", ...serverAttributes(input) }
+  })
+
+/**
+ * The span of one accept, from the wait for a connection to its arrival. Around
+ * the whole `accept`, so that a failed or interrupted wait ends it too.
+ */
+export const acceptSpan = (
+  local: string,
+  accept: Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope>
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> =>
+  Effect.withSpan(accept, "effect-netpoll.accept", {
+    kind: "server",
+    attributes: { "network.transport": "tcp", ...serverAttributes(local) }
+  })
+
+/**
+ * Names an accepted connection's peer on the accept span. It costs a
+ * getpeername; a peer that is already gone is left out, and the stream is
+ * returned all the same.
+ */
+export const annotatePeer = <E>(
+  accept: Effect.Effect<TcpStream.TcpStream, E>
+): Effect.Effect<TcpStream.TcpStream, E> =>
+  Effect.tap(accept, (stream) =>
+    Effect.matchEffect(stream.peerAddr, {
+      onFailure: () => Effect.void,
+      onSuccess: (peer) => Effect.annotateCurrentSpan(peerAttributes(peer))
+    }))
