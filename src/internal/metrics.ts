@@ -85,9 +85,12 @@ const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> => {
   const port = input.slice(colon + 1)
   return {
     "server.address": host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host,
-    ...(/^\d{1,5}$/.test(port) ? { "server.port": Number(port) } : {})
+    ...(/^\d{1,5}$/.test(port) && Number(port) <= 65535 ? { "server.port": Number(port) } : {})
   }
 }
+
+// The spans capture no stack trace: it would point into this library, not at
+// the caller, and each capture allocates an Error.
 
 /** The span of one whole connect, from name resolution to the established connection. */
 export const connectSpan = <R>(
@@ -96,6 +99,7 @@ export const connectSpan = <R>(
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, R> =>
   Effect.withSpan(connect, "effect-netpoll.connect", {
     kind: "client",
+    captureStackTrace: false,
     attributes: { "network.transport": "tcp", ...serverAttributes(input) }
   })
 
@@ -109,6 +113,7 @@ export const acceptSpan = (
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> =>
   Effect.withSpan(accept, "effect-netpoll.accept", {
     kind: "server",
+    captureStackTrace: false,
     attributes: { "network.transport": "tcp", ...serverAttributes(local) }
   })
 
