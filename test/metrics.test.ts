@@ -47,7 +47,6 @@ class RecordedSpan implements Tracer.Span {
   readonly _tag = "Span"
   readonly spanId: string
   readonly traceId = "trace"
-  readonly sampled = true
   readonly attributes = new Map<string, unknown>()
   status: Tracer.SpanStatus
 
@@ -58,7 +57,8 @@ class RecordedSpan implements Tracer.Span {
     readonly links: ReadonlyArray<Tracer.SpanLink>,
     startTime: bigint,
     readonly kind: Tracer.SpanKind,
-    id: number
+    id: number,
+    readonly sampled: boolean
   ) {
     this.spanId = `span-${id}`
     this.status = { _tag: "Started", startTime }
@@ -81,12 +81,12 @@ class RecordedSpan implements Tracer.Span {
   addLinks(): void {}
 }
 
-/** A tracer that keeps every span it starts, in order. */
-const recordingTracer = () => {
+/** A tracer that keeps every span it starts, in order; `sampled: false` as a sampler dropping them all. */
+const recordingTracer = (sampled = true) => {
   const spans: Array<RecordedSpan> = []
   const tracer = Tracer.make({
     span: (name, parent, context, links, startTime, kind) => {
-      const span = new RecordedSpan(name, parent, context, links, startTime, kind, spans.length + 1)
+      const span = new RecordedSpan(name, parent, context, links, startTime, kind, spans.length + 1, sampled)
       spans.push(span)
       return span
     },
@@ -322,6 +322,25 @@ layer(Netpoll.layer, { excludeTestServices: true })("metrics", (it) => {
         const [accept] = named(spans, "effect-netpoll.accept")
         expect(accept!.attributes.get("server.address")).toBe("::1")
         expect(accept!.attributes.get("network.type")).toBe("ipv6")
+      }))
+
+    it.scoped("spans that are not sampled get no peer attributes, and connect and accept still succeed", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer(false)
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const { port } = yield* listener.localAddr
+        const [client, server] = yield* bound(
+          Effect.all([TcpStream.connect(`127.0.0.1:${port}`), listener.accept], { concurrency: 2 }).pipe(
+            Effect.withTracer(tracer)
+          )
+        )
+        expect((yield* client.peerAddr).port).toBe(port)
+        expect((yield* server.peerAddr).port).toBe((yield* client.localAddr).port)
+        expect(spans.map((span) => [span.name, [...span.attributes.keys()].sort()]).sort()).toEqual([
+          ["effect-netpoll.accept", ["network.transport", "server.address", "server.port"]],
+          ["effect-netpoll.connect", ["network.transport", "server.address", "server.port"]]
+        ])
+        expect(spans.every((span) => span.exit !== undefined && Exit.isSuccess(span.exit))).toBe(true)
       }))
 
     it.effect("a refused connect ends its span with the ConnectionRefused failure and no peer", () =>

@@ -1,7 +1,9 @@
 import * as Effect from "effect/Effect"
+import { constVoid } from "effect/Function"
 import * as Metric from "effect/Metric"
 import type * as MetricLabel from "effect/MetricLabel"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
@@ -59,18 +61,7 @@ export const socketClosed = (): void => socketsOpen.unsafeModify(-1, untagged)
 
 export const accepted = (): void => connectionsAccepted.unsafeUpdate(1, untagged)
 
-/** Counts an established connection and names its peer on the connect span. */
-export const connected = (peer: SocketAddr.SocketAddr): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    connectionsOpened.unsafeUpdate(1, untagged)
-    return Effect.annotateCurrentSpan(peerAttributes(peer))
-  })
-
-const peerAttributes = (peer: SocketAddr.SocketAddr) => ({
-  "network.peer.address": peer.address,
-  "network.peer.port": peer.port,
-  "network.type": peer.family === "IPv4" ? "ipv4" : "ipv6"
-})
+export const connected = (): void => connectionsOpened.unsafeUpdate(1, untagged)
 
 /**
  * `server.address` and `server.port` as the caller named them (a host name stays
@@ -90,43 +81,49 @@ const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> => {
 }
 
 // The spans capture no stack trace: it would point into this library, not at
-// the caller, and each capture allocates an Error.
+// the caller, and each capture allocates an Error. Nothing inside connect or
+// accept opens spans or logs, so the span is not made the parent of the inner
+// effect: that context update would cost more than the span itself.
 
-/** The span of one whole connect, from name resolution to the established connection. */
+/**
+ * The peer as seen from the connected socket; a peer already gone is left out.
+ * The getpeername is spared when the span is not recorded (sampled out, or
+ * tracing disabled with `Effect.withTracerEnabled(false)`).
+ */
+const annotatePeer = (span: Tracer.Span, stream: TcpStream.TcpStream): Effect.Effect<void> =>
+  !span.sampled ? Effect.void : Effect.match(stream.peerAddr, {
+    onFailure: constVoid,
+    onSuccess: (peer) => {
+      span.attribute("network.peer.address", peer.address)
+      span.attribute("network.peer.port", peer.port)
+      span.attribute("network.type", peer.family === "IPv4" ? "ipv4" : "ipv6")
+    }
+  })
+
+/**
+ * The span of one whole connect, from name resolution to the established
+ * connection, ended with its exit: a failed connect records its error.
+ */
 export const connectSpan = <R>(
   input: SocketAddr.Input,
   connect: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, R> =>
-  Effect.withSpan(connect, "effect-netpoll.connect", {
-    kind: "client",
-    captureStackTrace: false,
-    attributes: { "network.transport": "tcp", ...serverAttributes(input) }
-  })
+  Effect.useSpan(
+    "effect-netpoll.connect",
+    { kind: "client", captureStackTrace: false, attributes: { "network.transport": "tcp", ...serverAttributes(input) } },
+    (span) => Effect.tap(connect, (stream) => annotatePeer(span, stream))
+  )
 
 /**
- * The span of one accept, from the wait for a connection to its arrival. Around
- * the whole `accept`, so that a failed or interrupted wait ends it too.
+ * The span of one accept, from the wait for a connection to its arrival. It
+ * covers the whole `accept`, so that a failed or interrupted wait ends it too.
  */
 export const acceptSpan = (
   local: string,
   accept: Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope>
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> =>
-  Effect.withSpan(accept, "effect-netpoll.accept", {
-    kind: "server",
-    captureStackTrace: false,
-    attributes: { "network.transport": "tcp", ...serverAttributes(local) }
-  })
-
-/**
- * Names an accepted connection's peer on the accept span. It costs a
- * getpeername; a peer that is already gone is left out, and the stream is
- * returned all the same.
- */
-export const annotatePeer = <E>(
-  accept: Effect.Effect<TcpStream.TcpStream, E>
-): Effect.Effect<TcpStream.TcpStream, E> =>
-  Effect.tap(accept, (stream) =>
-    Effect.matchEffect(stream.peerAddr, {
-      onFailure: () => Effect.void,
-      onSuccess: (peer) => Effect.annotateCurrentSpan(peerAttributes(peer))
-    }))
+  Effect.useSpan(
+    "effect-netpoll.accept",
+    { kind: "server", captureStackTrace: false, attributes: { "network.transport": "tcp", ...serverAttributes(local) } },
+    (span) => Effect.tap(accept, (stream) => annotatePeer(span, stream))
+  )

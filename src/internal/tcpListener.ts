@@ -57,7 +57,7 @@ class TcpListenerImpl implements TcpListener.TcpListener {
     return metrics.acceptSpan(
       this.address,
       Effect.flatMap(Effect.scope, (scope) =>
-        Effect.uninterruptibleMask((restore) => metrics.annotatePeer(acceptFrom(this, scope, restore))))
+        Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore)))
     )
   }
 

@@ -283,7 +283,8 @@ const connectOne = (
     return Effect.onExit(connected, (exit) => {
       if (Exit.isFailure(exit)) return pollable.closeEffect
       pollable.output.syscall = "write"
-      return Effect.zipRight(Scope.addFinalizer(scope, pollable.closeEffect), metrics.connected(addr))
+      metrics.connected()
+      return Scope.addFinalizer(scope, pollable.closeEffect)
     }).pipe(Effect.as(fromPollable(pollable, address)))
   })
 
