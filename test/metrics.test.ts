@@ -343,6 +343,23 @@ layer(Netpoll.layer, { excludeTestServices: true })("metrics", (it) => {
         expect(spans.every((span) => span.exit !== undefined && Exit.isSuccess(span.exit))).toBe(true)
       }))
 
+    it.scoped("with tracing disabled no span reaches the tracer, and the counters still count", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const before = yield* counters
+        yield* bound(
+          Effect.all([TcpStream.connect(addr), listener.accept], { concurrency: 2 }).pipe(
+            Effect.withTracerEnabled(false),
+            Effect.withTracer(tracer)
+          )
+        )
+        const after = delta(before, yield* counters)
+        expect(spans).toEqual([])
+        expect([after.connectionsOpened, after.connectionsAccepted]).toEqual([1, 1])
+      }))
+
     it.effect("a refused connect ends its span with the ConnectionRefused failure and no peer", () =>
       Effect.gen(function*() {
         const { spans, tracer } = recordingTracer()
