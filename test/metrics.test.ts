@@ -360,6 +360,43 @@ layer(Netpoll.layer, { excludeTestServices: true })("metrics", (it) => {
         expect([after.connectionsOpened, after.connectionsAccepted]).toEqual([1, 1])
       }))
 
+    it.scoped("a connect by host name keeps the name as server.address and the address it reached as the peer", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const { port } = yield* listener.localAddr
+        yield* bound(
+          Effect.all([TcpStream.connect(`localhost:${port}`), listener.accept], { concurrency: 2 }).pipe(
+            Effect.withTracer(tracer)
+          )
+        )
+        const [connect] = named(spans, "effect-netpoll.connect")
+        expect(Object.fromEntries(connect!.attributes)).toEqual({
+          "network.transport": "tcp",
+          "server.address": "localhost",
+          "server.port": port,
+          "network.peer.address": "127.0.0.1",
+          "network.peer.port": port,
+          "network.type": "ipv4"
+        })
+      }))
+
+    it.effect("a malformed address fails with InvalidAddress, and its span keeps only what it could read", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const inputs = [null, { host: 7, port: "x" }, 42] as unknown as ReadonlyArray<string>
+        for (const input of inputs) {
+          const error = yield* Effect.flip(Effect.scoped(TcpStream.connect(input)).pipe(Effect.withTracer(tracer)))
+          expect(error._tag).toBe("InvalidAddress")
+        }
+        expect(spans.map((span) => Object.fromEntries(span.attributes))).toEqual([
+          { "network.transport": "tcp" },
+          { "network.transport": "tcp" },
+          { "network.transport": "tcp" }
+        ])
+        expect(spans.map(failureTag)).toEqual(Array(3).fill(Option.some("InvalidAddress")))
+      }))
+
     it.effect("a refused connect ends its span with the ConnectionRefused failure and no peer", () =>
       Effect.gen(function*() {
         const { spans, tracer } = recordingTracer()

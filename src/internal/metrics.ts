@@ -30,7 +30,7 @@ export const connectionsOpened = Metric.counter("effect_netpoll_connections_open
 })
 
 export const socketsOpen = Metric.gauge("effect_netpoll_sockets_open", {
-  description: "Socket fds that effect-netpoll owns right now: connections, their clones and listeners"
+  description: "Socket fds that effect-netpoll owns right now: connections, their clones, listeners and sockets still connecting"
 })
 
 export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectionsOpened, socketsOpen } as const
@@ -63,20 +63,29 @@ export const accepted = (): void => connectionsAccepted.unsafeUpdate(1, untagged
 
 export const connected = (): void => connectionsOpened.unsafeUpdate(1, untagged)
 
+/** A port as an attribute: only a valid one, as a number. */
+const port = (value: unknown): Record<string, number> => {
+  const n = typeof value === "string" && /^\d{1,5}$/.test(value) ? Number(value) : value
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535 ? { "server.port": n } : {}
+}
+
 /**
  * `server.address` and `server.port` as the caller named them (a host name stays
- * a host name), without validating: resolving reports a malformed input.
+ * a host name). Computed before resolution validates the input, so a malformed
+ * input gives what it can and never throws.
  */
 const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> => {
   if (socketAddr.isSocketAddr(input)) return { "server.address": input.address, "server.port": input.port }
-  if (typeof input !== "string") return { "server.address": input.host, "server.port": input.port }
+  if (typeof input === "object" && input !== null) {
+    return { ...(typeof input.host === "string" ? { "server.address": input.host } : {}), ...port(input.port) }
+  }
+  if (typeof input !== "string") return {}
   const colon = input.lastIndexOf(":")
   if (colon < 0) return { "server.address": input }
   const host = input.slice(0, colon)
-  const port = input.slice(colon + 1)
   return {
     "server.address": host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host,
-    ...(/^\d{1,5}$/.test(port) && Number(port) <= 65535 ? { "server.port": Number(port) } : {})
+    ...port(input.slice(colon + 1))
   }
 }
 
