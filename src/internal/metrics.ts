@@ -40,20 +40,12 @@ export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectio
 // synchronous calls so that the read and write paths gain no Effect op.
 const untagged: ReadonlyArray<MetricLabel.MetricLabel> = []
 
-/** Counts `n` bytes received; returns `n` so a read can return through it. */
-export const read = (n: number): number => {
-  bytesRead.unsafeUpdate(n, untagged)
+/** Counts `n` bytes moved by a read or a write; returns `n`, so a call can return through it. */
+export const transferred = (syscall: "read" | "write", n: number): number => {
+  if (syscall === "read") bytesRead.unsafeUpdate(n, untagged)
+  else bytesWritten.unsafeUpdate(n, untagged)
   return n
 }
-
-/** Counts `n` bytes sent; returns `n` so a write can return through it. */
-export const written = (n: number): number => {
-  bytesWritten.unsafeUpdate(n, untagged)
-  return n
-}
-
-export const transferred = (syscall: "read" | "write", n: number): void =>
-  syscall === "read" ? bytesRead.unsafeUpdate(n, untagged) : bytesWritten.unsafeUpdate(n, untagged)
 
 export const socketOpened = (): void => socketsOpen.unsafeModify(1, untagged)
 

@@ -43,7 +43,7 @@ const readOnce = (
     if (input.locked) return Effect.flatMap(input.waitTurn, () => readOnce(self, buf))
     input.ready = false
     const n = addon.read(pollable.fd, buf, 0, buf.length)
-    if (n >= 0) return Effect.succeed(metrics.read(n))
+    if (n >= 0) return Effect.succeed(metrics.transferred("read", n))
     if (n === -errno.EAGAIN) return Effect.flatMap(input.waitReady, () => readOnce(self, buf))
     return Effect.fail(errno.fromErrno(n, "read", self.remote))
   })
@@ -59,7 +59,7 @@ const writeOnce = (
     if (output.locked) return Effect.flatMap(output.waitTurn, () => writeOnce(self, buf))
     output.ready = false
     const n = addon.write(pollable.fd, buf, 0, buf.length)
-    if (n >= 0) return Effect.succeed(metrics.written(n))
+    if (n >= 0) return Effect.succeed(metrics.transferred("write", n))
     if (n === -errno.EAGAIN) return Effect.flatMap(output.waitReady, () => writeOnce(self, buf))
     return Effect.fail(errno.fromErrno(n, "write", self.remote))
   })
@@ -95,8 +95,7 @@ const transferAll = (
       direction.ready = false
       const n = transfer(pollable.fd, buf, done, buf.length - done)
       if (n > 0) {
-        done += n
-        metrics.transferred(syscall, n)
+        done += metrics.transferred(syscall, n)
       } else if (n === 0) {
         return Effect.fail(new NetError.UnexpectedEof({ syscall, address: self.remote, bytesRead: done }))
       } else if (n !== -errno.EAGAIN) {
