@@ -6,7 +6,9 @@
  */
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
 import { addon } from "./internal/native.js"
+import * as internalMetrics from "./internal/metrics.js"
 import * as internal from "./internal/netpoll.js"
 
 /**
@@ -64,3 +66,42 @@ export const layer: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.acquir
  * @category layers
  */
 export const layerUvPoll: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.acquire(false))
+
+/**
+ * The library's metrics, in Effect's global metric registry, so `Metric.value`,
+ * `Metric.snapshot` and any Effect metrics exporter see them. They count for the
+ * whole process (each worker thread has its own registry), across every
+ * Netpoll layer.
+ *
+ * Reads and writes update the byte counters with one synchronous call, never
+ * with an Effect; `connect` and `accept` also run inside the spans
+ * `effect-netpoll.connect` and `effect-netpoll.accept`.
+ *
+ * - `bytesRead`, `bytesWritten` (`effect_netpoll_bytes_read`, `effect_netpoll_bytes_written`):
+ *   bytes moved by `read`, `readExact`, `write`, `writeAll` and the adapters built on them.
+ * - `connectionsAccepted` (`effect_netpoll_connections_accepted`): connections returned by `accept`.
+ * - `connectionsOpened` (`effect_netpoll_connections_opened`): connections established by `connect`.
+ * - `socketsOpen` (`effect_netpoll_sockets_open`): socket fds owned right now: connections,
+ *   their clones, listeners, and sockets whose connect is under way.
+ *
+ * @example
+ * ```ts
+ * import * as Netpoll from "effect-netpoll/Netpoll"
+ * import { Effect, Metric } from "effect"
+ *
+ * const report = Effect.gen(function*() {
+ *   const read = yield* Metric.value(Netpoll.metrics.bytesRead)
+ *   const open = yield* Metric.value(Netpoll.metrics.socketsOpen)
+ *   yield* Effect.log(`read ${read.count} bytes, ${open.value} sockets open`)
+ * })
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const metrics: {
+  readonly bytesRead: Metric.Metric.Counter<number>
+  readonly bytesWritten: Metric.Metric.Counter<number>
+  readonly connectionsAccepted: Metric.Metric.Counter<number>
+  readonly connectionsOpened: Metric.Metric.Counter<number>
+  readonly socketsOpen: Metric.Metric.Gauge<number>
+} = internalMetrics.metrics

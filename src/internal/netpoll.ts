@@ -5,6 +5,7 @@ import type * as Scope from "effect/Scope"
 import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import * as errno from "./errno.js"
+import * as metrics from "./metrics.js"
 import { addon, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
 /** Pairs of (token, events) handed over per wake-up. */
@@ -246,6 +247,7 @@ export class Pollable {
   close(): void {
     if (this.closed) return
     this.closed = true
+    metrics.socketClosed()
     this.poller.forget(this)
     addon.close(this.fd)
     for (const direction of [this.input, this.output]) {
@@ -311,6 +313,7 @@ export class Poller implements Netpoll.Netpoll.Service {
     }
     const pollable = new Pollable(this, fd, token, syscall)
     this.byToken.set(token, pollable)
+    metrics.socketOpened()
     return pollable
   }
 

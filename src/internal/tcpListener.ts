@@ -10,6 +10,7 @@ import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpListener from "../TcpListener.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as errno from "./errno.js"
+import * as metrics from "./metrics.js"
 import { addon } from "./native.js"
 import * as netpoll from "./netpoll.js"
 import * as socketAddr from "./socketAddr.js"
@@ -38,6 +39,7 @@ const acceptFrom = (
     if (!(accepted instanceof netpoll.Pollable)) return Effect.fail(accepted)
     // Best effort, as in Go: a connection already reset fails its first read or write instead.
     if (self.noDelay) addon.setNoDelay(fd, true)
+    metrics.accepted()
     return Effect.as(Scope.addFinalizer(scope, accepted.closeEffect), tcpStream.fromPollable(accepted, undefined))
   })
 
@@ -58,7 +60,11 @@ class TcpListenerImpl implements TcpListener.TcpListener {
   // only the wait for a pending connection is interruptible. One accept4 is
   // atomic, so concurrent accepts need no lock.
   get accept(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
-    return Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore)))
+    return metrics.acceptSpan(
+      this.address,
+      Effect.flatMap(Effect.scope, (scope) =>
+        Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore)))
+    )
   }
 
   get localAddr(): Effect.Effect<SocketAddr.SocketAddr, NetError.NetError> {

@@ -6,6 +6,7 @@ import { Netpoll } from "../Netpoll.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as errno from "./errno.js"
+import * as metrics from "./metrics.js"
 import { addon, READABLE, WRITABLE } from "./native.js"
 import * as netpoll from "./netpoll.js"
 import * as socketAddr from "./socketAddr.js"
@@ -57,7 +58,7 @@ const once = (
   direction.ready = false
   const n = transfer(pollable.fd, buf, 0, buf.length)
   direction.moved(n, buf.length)
-  if (n >= 0) return Effect.succeed(n)
+  if (n >= 0) return Effect.succeed(metrics.transferred(syscall, n))
   if (n === -errno.EAGAIN) return direction.waitReady(retryOnce(self, direction, transfer, syscall, buf))
   return Effect.fail(errno.fromErrno(n, syscall, self.remote))
 }
@@ -106,7 +107,7 @@ class Transfer {
       const n = this.transfer(pollable.fd, buf, this.done, length)
       direction.moved(n, length)
       if (n > 0) {
-        this.done += n
+        this.done += metrics.transferred(this.syscall, n)
       } else if (n === 0) {
         return this.end(
           Effect.fail(new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: this.done }))
@@ -303,6 +304,7 @@ const connectOne = (
     return Effect.onExit(connected, (exit) => {
       if (Exit.isFailure(exit)) return pollable.closeEffect
       pollable.output.syscall = "write"
+      metrics.connected()
       return Scope.addFinalizer(scope, pollable.closeEffect)
     }).pipe(Effect.as(fromPollable(pollable, address)))
   })
@@ -322,7 +324,9 @@ export const connect = (
   address: SocketAddr.Input,
   options?: TcpStream.ConnectOptions
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Netpoll | Scope.Scope> =>
-  Effect.flatMap(socketAddr.resolve(address), (addrs) =>
-    Effect.flatMap(Netpoll, (service) =>
-      Effect.flatMap(Effect.scope, (scope) =>
-        tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
+  metrics.connectSpan(
+    address,
+    Effect.flatMap(socketAddr.resolve(address), (addrs) =>
+      Effect.flatMap(Netpoll, (service) =>
+        Effect.flatMap(Effect.scope, (scope) => tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
+  )

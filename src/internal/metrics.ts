@@ -1,0 +1,130 @@
+import * as Effect from "effect/Effect"
+import { constVoid } from "effect/Function"
+import * as Metric from "effect/Metric"
+import type * as MetricLabel from "effect/MetricLabel"
+import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
+import type * as NetError from "../NetError.js"
+import type * as SocketAddr from "../SocketAddr.js"
+import type * as TcpStream from "../TcpStream.js"
+import * as socketAddr from "./socketAddr.js"
+
+export const bytesRead = Metric.counter("effect_netpoll_bytes_read", {
+  description: "Bytes received by effect-netpoll streams (read, readExact and everything built on them)",
+  incremental: true
+})
+
+export const bytesWritten = Metric.counter("effect_netpoll_bytes_written", {
+  description: "Bytes sent by effect-netpoll streams (write, writeAll and everything built on them)",
+  incremental: true
+})
+
+export const connectionsAccepted = Metric.counter("effect_netpoll_connections_accepted", {
+  description: "Connections accepted by effect-netpoll listeners",
+  incremental: true
+})
+
+export const connectionsOpened = Metric.counter("effect_netpoll_connections_opened", {
+  description: "Outgoing connections established by effect-netpoll connect",
+  incremental: true
+})
+
+export const socketsOpen = Metric.gauge("effect_netpoll_sockets_open", {
+  description: "Socket fds that effect-netpoll owns right now: connections, their clones, listeners and sockets still connecting"
+})
+
+export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectionsOpened, socketsOpen } as const
+
+// One shared empty label array: an untagged update then hits the metric's cached
+// hook (a closure call and an addition), never the registry. These are plain
+// synchronous calls so that the read and write paths gain no Effect op.
+const untagged: ReadonlyArray<MetricLabel.MetricLabel> = []
+
+/** Counts `n` bytes moved by a read or a write; returns `n`, so a call can return through it. */
+export const transferred = (syscall: "read" | "write", n: number): number => {
+  if (syscall === "read") bytesRead.unsafeUpdate(n, untagged)
+  else bytesWritten.unsafeUpdate(n, untagged)
+  return n
+}
+
+export const socketOpened = (): void => socketsOpen.unsafeModify(1, untagged)
+
+export const socketClosed = (): void => socketsOpen.unsafeModify(-1, untagged)
+
+export const accepted = (): void => connectionsAccepted.unsafeUpdate(1, untagged)
+
+export const connected = (): void => connectionsOpened.unsafeUpdate(1, untagged)
+
+/** A port as an attribute: only a valid one, as a number. */
+const port = (value: unknown): Record<string, number> => {
+  const n = typeof value === "string" && /^\d{1,5}$/.test(value) ? Number(value) : value
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535 ? { "server.port": n } : {}
+}
+
+/**
+ * `server.address` and `server.port` as the caller named them (a host name stays
+ * a host name). Computed before resolution validates the input, so a malformed
+ * input gives what it can and never throws.
+ */
+const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> => {
+  if (socketAddr.isSocketAddr(input)) return { "server.address": input.address, "server.port": input.port }
+  if (typeof input === "object" && input !== null) {
+    return { ...(typeof input.host === "string" ? { "server.address": input.host } : {}), ...port(input.port) }
+  }
+  if (typeof input !== "string") return {}
+  const colon = input.lastIndexOf(":")
+  if (colon < 0) return { "server.address": input }
+  const host = input.slice(0, colon)
+  return {
+    "server.address": host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host,
+    ...port(input.slice(colon + 1))
+  }
+}
+
+// The spans capture no stack trace: it would point into this library, not at
+// the caller, and each capture allocates an Error. Nothing inside connect or
+// accept opens spans or logs, so the span is not made the parent of the inner
+// effect: that context update would cost more than the span itself.
+
+/**
+ * The peer as seen from the connected socket; a peer already gone is left out.
+ * The getpeername is spared when the span is not recorded (sampled out, or
+ * tracing disabled with `Effect.withTracerEnabled(false)`).
+ */
+const annotatePeer = (span: Tracer.Span, stream: TcpStream.TcpStream): Effect.Effect<void> =>
+  !span.sampled ? Effect.void : Effect.match(stream.peerAddr, {
+    onFailure: constVoid,
+    onSuccess: (peer) => {
+      span.attribute("network.peer.address", peer.address)
+      span.attribute("network.peer.port", peer.port)
+      span.attribute("network.type", peer.family === "IPv4" ? "ipv4" : "ipv6")
+    }
+  })
+
+/**
+ * The span of one whole connect, from name resolution to the established
+ * connection, ended with its exit: a failed connect records its error.
+ */
+export const connectSpan = <R>(
+  input: SocketAddr.Input,
+  connect: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError, R> =>
+  Effect.useSpan(
+    "effect-netpoll.connect",
+    { kind: "client", captureStackTrace: false, attributes: { "network.transport": "tcp", ...serverAttributes(input) } },
+    (span) => Effect.tap(connect, (stream) => annotatePeer(span, stream))
+  )
+
+/**
+ * The span of one accept, from the wait for a connection to its arrival. It
+ * covers the whole `accept`, so that a failed or interrupted wait ends it too.
+ */
+export const acceptSpan = (
+  local: string,
+  accept: Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope>
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> =>
+  Effect.useSpan(
+    "effect-netpoll.accept",
+    { kind: "server", captureStackTrace: false, attributes: { "network.transport": "tcp", ...serverAttributes(local) } },
+    (span) => Effect.tap(accept, (stream) => annotatePeer(span, stream))
+  )
