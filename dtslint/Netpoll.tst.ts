@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Scheduler from "effect/Scheduler"
 import { describe, expect, it } from "tstyche"
 import type * as NetError from "../src/NetError.js"
 import * as Netpoll from "../src/Netpoll.js"
@@ -9,6 +10,11 @@ describe("Netpoll", () => {
   it("layer and layerUvPoll provide Netpoll and need nothing", () => {
     expect(Netpoll.layer).type.toBe<Layer.Layer<Netpoll.Netpoll>>()
     expect(Netpoll.layerUvPoll).type.toBe<Layer.Layer<Netpoll.Netpoll>>()
+  })
+
+  it("scheduler is an Effect Scheduler, for Effect.withScheduler and Layer.setScheduler", () => {
+    expect(Netpoll.scheduler).type.toBe<Scheduler.Scheduler>()
+    expect(Effect.withScheduler).type.toBeCallableWith(Netpoll.scheduler)
   })
 
   it("the service exposes its backend and counters", () => {

@@ -1,6 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import type * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
@@ -353,11 +355,21 @@ export class Poller implements Netpoll.Netpoll.Service {
   }
 }
 
-/** A poller for the layer's lifetime; its release closes every fd it still owns. */
-export const acquire = (edgeTriggered: boolean): Effect.Effect<Poller, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => new Poller(edgeTriggered)),
-    (poller) => Effect.sync(() => poller.shutdown())
+/**
+ * A poller for the layer's lifetime, with `scheduler` installed for the fibers
+ * of the program it is provided to; its release closes every fd it still owns,
+ * in the same fiber, before the scheduler is restored.
+ */
+export const acquireWith = (
+  edgeTriggered: boolean,
+  scheduler: Scheduler.Scheduler
+): Effect.Effect<Poller, never, Scope.Scope> =>
+  Effect.zipRight(
+    Effect.locallyScoped(FiberRef.currentScheduler, scheduler),
+    Effect.acquireRelease(
+      Effect.sync(() => new Poller(edgeTriggered)),
+      (poller) => Effect.sync(() => poller.shutdown())
+    )
   )
 
 /** Every Netpoll service is a Poller: the layers above are its only constructors. */
