@@ -3,6 +3,8 @@ import * as Scheduler from "effect/Scheduler"
 /** As Effect's MixedScheduler: microtasks, then one macrotask turn after this many in a row. */
 const MAX_MICROTASKS_BEFORE_TIMER = 2048
 
+const resolved = Promise.resolve()
+
 /**
  * One run queue for every fiber, drained in a single microtask. Effect's default
  * scheduler keeps a runner per fiber (since 3.20, to keep AsyncLocalStorage
@@ -24,7 +26,7 @@ class BatchScheduler implements Scheduler.Scheduler {
     else (this.prioritized ??= new Scheduler.PriorityBuckets()).scheduleTask(task, priority)
     if (!this.running) {
       this.running = true
-      queueMicrotask(this.drain)
+      this.next()
     }
   }
 
@@ -52,8 +54,13 @@ class BatchScheduler implements Scheduler.Scheduler {
       this.depth = 0
       setTimeout(this.drain, 0)
     } else {
-      queueMicrotask(this.drain)
+      this.next()
     }
+  }
+
+  // A resolved promise's reaction: Node's queueMicrotask wraps each callback in an AsyncResource.
+  private next(): void {
+    resolved.then(this.drain)
   }
 }
 
