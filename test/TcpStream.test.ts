@@ -419,6 +419,94 @@ for (const [backend, netpollLayer] of backends) {
         }))
     })
 
+    describe("parking and locks", () => {
+      it.scoped("a readExact interrupted halfway through a message frees the direction: the next readExact gets what follows", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const netpoll = yield* Netpoll.Netpoll
+          const first = new Uint8Array(6)
+          const reader = yield* Effect.fork(server.readExact(first))
+          yield* client.writeAll(bytes("AAA"))
+          // Half the message is in `first` and the reader is parked, holding the read lock.
+          yield* bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => first[2] === 65 && netpoll.waiting === 1 }))
+          yield* Fiber.interrupt(reader)
+          expect(netpoll.waiting).toBe(0)
+          const next = new Uint8Array(3)
+          yield* client.writeAll(bytes("BBB"))
+          yield* bound(server.readExact(next), "a readExact after the interrupted one")
+          expect(text(next)).toBe("BBB")
+        }))
+
+      it.scoped("a fiber that goes on after its read was interrupted, and waits elsewhere, leaves no waiter behind", () =>
+        Effect.gen(function*() {
+          const one = yield* pair()
+          const two = yield* pair()
+          const netpoll = yield* Netpoll.Netpoll
+          let movedOn = false
+          let second = -1
+          // Uninterruptible but for the first read: the interruption ends that read
+          // only, and takes effect on the fiber once the second read is done.
+          const fiber = yield* Effect.fork(Effect.uninterruptibleMask((restore) =>
+            restore(one.server.read(new Uint8Array(8))).pipe(
+              Effect.exit,
+              Effect.tap(() => Effect.sync(() => movedOn = true)),
+              Effect.zipRight(two.server.read(new Uint8Array(8))),
+              Effect.tap((n) => Effect.sync(() => second = n))
+            )
+          ))
+          yield* bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => netpoll.waiting === 1 }))
+          yield* Fiber.interruptFork(fiber)
+          // Parked on `two` now: its wait on `one` was settled when it parked again.
+          yield* bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => movedOn && netpoll.waiting === 1 }))
+          yield* Effect.sleep("20 millis")
+          expect(netpoll.waiting).toBe(1)
+          yield* two.client.writeAll(bytes("hi"))
+          const exit = yield* bound(Fiber.await(fiber))
+          expect(Exit.isInterrupted(exit)).toBe(true)
+          expect(second).toBe(2)
+          expect(netpoll.waiting).toBe(0)
+          // Nothing was read from `one`: its bytes go to the next reader.
+          yield* one.client.writeAll(bytes("kept"))
+          const buf = new Uint8Array(4)
+          yield* bound(one.server.readExact(buf))
+          expect(text(buf)).toBe("kept")
+        }))
+
+      it.scoped("the effects read and readExact return can run again, each run a call of its own", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const buf = new Uint8Array(3)
+          const readThree = server.readExact(buf)
+          const seen: Array<string> = []
+          yield* client.writeAll(bytes("onetwo"))
+          yield* readThree
+          seen.push(text(buf))
+          yield* readThree
+          seen.push(text(buf))
+          const writeHi = client.writeAll(bytes("hi"))
+          yield* writeHi
+          yield* writeHi
+          const readSome = server.read(buf)
+          let got = ""
+          while (got.length < 4) got += text(buf.subarray(0, yield* bound(readSome)))
+          expect(seen).toEqual(["one", "two"])
+          expect(got).toBe("hihi")
+        }))
+
+      it.scoped("a reset that arrives after a short read fails the next read at once with ConnectionReset", () =>
+        Effect.gen(function*() {
+          const port = yield* netServer((socket) =>
+            socket.once("data", () => socket.write("partial", () => setTimeout(() => socket.resetAndDestroy(), 20)))
+          )
+          const stream = yield* TcpStream.connect({ host: "127.0.0.1", port })
+          yield* stream.writeAll(bytes("x"))
+          const buf = new Uint8Array(64 * 1024)
+          expect(text(buf.subarray(0, yield* bound(stream.read(buf))))).toBe("partial")
+          const error = yield* Effect.flip(bound(stream.read(buf), "the read after the reset"))
+          expect(error).toMatchObject({ _tag: "ConnectionReset", errno: "ECONNRESET", syscall: "read" })
+        }))
+    })
+
     describe("addresses and options", () => {
       it.scoped("peerAddr and localAddr of the two ends mirror each other", () =>
         Effect.gen(function*() {
