@@ -289,25 +289,24 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return np_num(env, -errno);
 }
 
-static napi_value js_so_error(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (!np_args(env, info, 1, argv)) return NULL;
-  FD_ARG(0, fd);
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return np_num(env, -errno);
-  return np_num(env, err);
-}
-
-/* TCP_NODELAY as 0 or 1, or -errno. */
-static napi_value js_no_delay(napi_env env, napi_callback_info info) {
+/* getsockopt(level, name) of an int option: its value, or -errno. */
+static napi_value int_opt(napi_env env, napi_callback_info info, int level, int name) {
   napi_value argv[1];
   int v = 0;
   socklen_t len = sizeof v;
   if (!np_args(env, info, 1, argv)) return NULL;
   FD_ARG(0, fd);
-  if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) < 0) return np_num(env, -errno);
-  return np_num(env, v != 0);
+  if (getsockopt(fd, level, name, &v, &len) < 0) return np_num(env, -errno);
+  return np_num(env, v);
+}
+
+static napi_value js_so_error(napi_env env, napi_callback_info info) {
+  return int_opt(env, info, SOL_SOCKET, SO_ERROR);
+}
+
+/* TCP_NODELAY: 1 or 0 (Linux reports the flag itself). */
+static napi_value js_no_delay(napi_env env, napi_callback_info info) {
+  return int_opt(env, info, IPPROTO_TCP, TCP_NODELAY);
 }
 
 static napi_value sock_name(napi_env env, napi_callback_info info, bool peer) {

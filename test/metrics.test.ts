@@ -10,6 +10,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import * as Netpoll from "../src/Netpoll.js"
+import type * as SocketAddr from "../src/SocketAddr.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { openFds } from "./utils/fds.js"
@@ -300,29 +301,49 @@ layer(Netpoll.layer, { excludeTestServices: true })("metrics", (it) => {
         }
       }))
 
-    it.scoped("a connect span names the host as given and the IPv6 peer it reached", () =>
-      Effect.gen(function*() {
-        const { spans, tracer } = recordingTracer()
-        const listener = yield* TcpListener.bind("[::1]:0")
-        const { port } = yield* listener.localAddr
-        yield* bound(
-          Effect.all([TcpStream.connect({ host: "::1", port }), listener.accept], { concurrency: 2 }).pipe(
-            Effect.withTracer(tracer)
+    const connects = [
+      {
+        title: "a connect span names the host as given and the IPv6 peer it reached",
+        bind: "[::1]:0",
+        dial: (port: number): SocketAddr.Input => ({ host: "::1", port }),
+        server: "::1",
+        peer: "::1",
+        type: "ipv6"
+      },
+      {
+        title: "a connect by host name keeps the name as server.address and the address it reached as the peer",
+        bind: "127.0.0.1:0",
+        dial: (port: number): SocketAddr.Input => `localhost:${port}`,
+        server: "localhost",
+        peer: "127.0.0.1",
+        type: "ipv4"
+      }
+    ] as const
+    for (const { bind, dial, peer, server, title, type } of connects) {
+      it.scoped(title, () =>
+        Effect.gen(function*() {
+          const { spans, tracer } = recordingTracer()
+          const listener = yield* TcpListener.bind(bind)
+          const { port } = yield* listener.localAddr
+          yield* bound(
+            Effect.all([TcpStream.connect(dial(port)), listener.accept], { concurrency: 2 }).pipe(
+              Effect.withTracer(tracer)
+            )
           )
-        )
-        const [connect] = named(spans, "effect-netpoll.connect")
-        expect(Object.fromEntries(connect!.attributes)).toEqual({
-          "network.transport": "tcp",
-          "server.address": "::1",
-          "server.port": port,
-          "network.peer.address": "::1",
-          "network.peer.port": port,
-          "network.type": "ipv6"
-        })
-        const [accept] = named(spans, "effect-netpoll.accept")
-        expect(accept!.attributes.get("server.address")).toBe("::1")
-        expect(accept!.attributes.get("network.type")).toBe("ipv6")
-      }))
+          const [connect] = named(spans, "effect-netpoll.connect")
+          expect(Object.fromEntries(connect!.attributes)).toEqual({
+            "network.transport": "tcp",
+            "server.address": server,
+            "server.port": port,
+            "network.peer.address": peer,
+            "network.peer.port": port,
+            "network.type": type
+          })
+          const [accept] = named(spans, "effect-netpoll.accept")
+          expect(accept!.attributes.get("server.address")).toBe(peer)
+          expect(accept!.attributes.get("network.type")).toBe(type)
+        }))
+    }
 
     it.scoped("spans that are not sampled get no peer attributes, and connect and accept still succeed", () =>
       Effect.gen(function*() {
@@ -358,27 +379,6 @@ layer(Netpoll.layer, { excludeTestServices: true })("metrics", (it) => {
         const after = delta(before, yield* counters)
         expect(spans).toEqual([])
         expect([after.connectionsOpened, after.connectionsAccepted]).toEqual([1, 1])
-      }))
-
-    it.scoped("a connect by host name keeps the name as server.address and the address it reached as the peer", () =>
-      Effect.gen(function*() {
-        const { spans, tracer } = recordingTracer()
-        const listener = yield* TcpListener.bind("127.0.0.1:0")
-        const { port } = yield* listener.localAddr
-        yield* bound(
-          Effect.all([TcpStream.connect(`localhost:${port}`), listener.accept], { concurrency: 2 }).pipe(
-            Effect.withTracer(tracer)
-          )
-        )
-        const [connect] = named(spans, "effect-netpoll.connect")
-        expect(Object.fromEntries(connect!.attributes)).toEqual({
-          "network.transport": "tcp",
-          "server.address": "localhost",
-          "server.port": port,
-          "network.peer.address": "127.0.0.1",
-          "network.peer.port": port,
-          "network.type": "ipv4"
-        })
       }))
 
     it.effect("a malformed address fails with InvalidAddress, and its span keeps only what it could read", () =>

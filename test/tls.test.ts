@@ -1,5 +1,4 @@
 import * as fs from "node:fs"
-import type * as net from "node:net"
 import type { Duplex } from "node:stream"
 import * as tls from "node:tls"
 import { describe, expect, layer } from "@effect/vitest"
@@ -10,7 +9,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { isOpen } from "./utils/fds.js"
-import { bound } from "./utils/peers.js"
+import { bound, listening } from "./utils/peers.js"
 
 const key = fs.readFileSync(new URL("./fixtures/tls/key.pem", import.meta.url))
 const cert = fs.readFileSync(new URL("./fixtures/tls/cert.pem", import.meta.url))
@@ -60,22 +59,7 @@ const exchange = (socket: Duplex, data: Buffer) =>
 
 /** A `node:tls` server on 127.0.0.1:0 with the fixture certificate; yields its port. */
 const tlsServer = (onSecure: (socket: tls.TLSSocket) => void): Effect.Effect<number, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.async<{ server: tls.Server; open: Set<tls.TLSSocket> }>((resume) => {
-      const open = new Set<tls.TLSSocket>()
-      const server = tls.createServer({ key, cert }, (socket) => {
-        open.add(socket)
-        socket.on("close", () => open.delete(socket))
-        onSecure(socket)
-      })
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, open })))
-    }),
-    ({ open, server }) =>
-      Effect.async<void>((resume) => {
-        for (const socket of open) socket.destroy()
-        server.close(() => resume(Effect.void))
-      })
-  ).pipe(Effect.map(({ server }) => (server.address() as net.AddressInfo).port))
+  listening<tls.TLSSocket>((listener) => tls.createServer({ key, cert }, listener), onSecure)
 
 /** A TLS client over an effect-netpoll connection, verifying the server against the fixture CA. */
 const netpollClient = (port: number, options: tls.ConnectionOptions = { ca: cert }) =>

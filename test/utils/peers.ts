@@ -34,12 +34,18 @@ export const pair = (host = "127.0.0.1"): Effect.Effect<
     return { client, server, listener }
   })
 
-/** A Node `net` server on 127.0.0.1:0 whose connections go to `onConnection`; yields its port. */
-export const netServer = (onConnection: (socket: net.Socket) => void): Effect.Effect<number, never, Scope.Scope> =>
+/**
+ * A server made by `create` (given the connection listener) on 127.0.0.1:0;
+ * yields its port. Its connections are destroyed when the Scope closes.
+ */
+export const listening = <S extends net.Socket>(
+  create: (onConnection: (socket: S) => void) => net.Server,
+  onConnection: (socket: S) => void
+): Effect.Effect<number, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.async<{ server: net.Server; open: Set<net.Socket> }>((resume) => {
-      const open = new Set<net.Socket>()
-      const server = net.createServer((socket) => {
+    Effect.async<{ server: net.Server; open: Set<S> }>((resume) => {
+      const open = new Set<S>()
+      const server = create((socket) => {
         open.add(socket)
         socket.on("close", () => open.delete(socket))
         onConnection(socket)
@@ -52,6 +58,10 @@ export const netServer = (onConnection: (socket: net.Socket) => void): Effect.Ef
         server.close(() => resume(Effect.void))
       })
   ).pipe(Effect.map(({ server }) => (server.address() as net.AddressInfo).port))
+
+/** A Node `net` server on 127.0.0.1:0 whose connections go to `onConnection`; yields its port. */
+export const netServer = (onConnection: (socket: net.Socket) => void): Effect.Effect<number, never, Scope.Scope> =>
+  listening((listener) => net.createServer(listener), onConnection)
 
 /** Echoes every byte back until the peer's end of stream. */
 export const echo = (stream: TcpStream.TcpStream): Effect.Effect<void, unknown> =>
