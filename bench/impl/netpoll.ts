@@ -3,79 +3,55 @@
  * `read`/`write`/`writeAll`/`readExact`, `TcpListener.serve` on the server and `TcpStream.connect`
  * on the client. Only the built package's public API is used.
  */
-import { Deferred, Effect } from "effect"
+import { Effect } from "effect"
 import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import {
-  BACKLOG,
-  checkEcho,
-  expectedConnections,
-  IDLE_SETTLE_MILLIS,
-  MESSAGE_BYTES,
-  memorySnapshot,
-  request,
-  startWindow
-} from "../protocol.js"
+import { runServer, type Tally } from "../effectServer.js"
+import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
 
+const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: TcpStream.TcpStream) => {
+  switch (scenario) {
+    case "pingpong":
+    case "many":
+      return Effect.gen(function*() {
+        const buf = new Uint8Array(16 * 1024)
+        let n: number
+        while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
+        yield* tally.finishOne
+      })
+    case "bulk":
+      return Effect.gen(function*() {
+        const buf = new Uint8Array(params.chunkBytes)
+        let n: number
+        while ((n = yield* stream.read(buf)) > 0) {
+          if (tally.count(n) === params.bulkBytes) yield* stream.writeAll(ack)
+        }
+        yield* tally.finishOne
+      })
+    case "accept":
+      // The handler returning closes the stream: the client reads 1 byte, then EOF.
+      return Effect.zipRight(stream.writeAll(ack), tally.finishOne)
+    case "idle":
+      return Effect.zipRight(tally.finishOne, stream.read(new Uint8Array(MESSAGE_BYTES)))
+  }
+}
+
+// The report resolves before the scope closes, which interrupts `serve` and closes every stream.
 const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const program = Effect.gen(function*() {
       const listener = yield* TcpListener.bind("127.0.0.1:0", { backlog: BACKLOG })
-      const done = yield* Deferred.make<void, unknown>()
-      const expected = expectedConnections(scenario, params)
-      let finished = 0
-      let bytes = 0
-      const finishOne = Effect.suspend(() => ++finished === expected ? Deferred.succeed(done, undefined) : Effect.void)
-
-      const handle = (stream: TcpStream.TcpStream) => {
-        switch (scenario) {
-          case "pingpong":
-          case "many":
-            return Effect.gen(function*() {
-              const buf = new Uint8Array(16 * 1024)
-              let n: number
-              while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
-              yield* finishOne
-            })
-          case "bulk":
-            return Effect.gen(function*() {
-              const buf = new Uint8Array(params.chunkBytes)
-              let n: number
-              while ((n = yield* stream.read(buf)) > 0) {
-                bytes += n
-                if (bytes === params.bulkBytes) yield* stream.writeAll(ack)
-              }
-              yield* finishOne
-            })
-          case "accept":
-            // The handler returning closes the stream: the client reads 1 byte, then EOF.
-            return Effect.zipRight(stream.writeAll(ack), finishOne)
-          case "idle":
-            return Effect.zipRight(finishOne, stream.read(new Uint8Array(MESSAGE_BYTES)))
-        }
-      }
-
-      const baseline = memorySnapshot()
-      const window = startWindow()
-      yield* Effect.forkScoped(
-        TcpListener.serve(listener, (stream) =>
-          handle(stream).pipe(
-            Effect.asVoid,
-            Effect.tapErrorCause((cause) => Deferred.failCause(done, cause))
-          ))
-      )
-      listening((yield* listener.localAddr).port)
-      yield* Deferred.await(done)
-      const { cpu } = window.stop()
-      if (scenario === "idle") {
-        yield* Effect.sleep(IDLE_SETTLE_MILLIS)
-        const after = memorySnapshot()
-        const memory = { rssBefore: baseline.rss, rssAfter: after.rss, heapBefore: baseline.heap, heapAfter: after.heap }
-        return resolve({ cpu, connections: finished, bytes, memory })
-      }
-      resolve({ cpu, connections: finished, bytes })
+      const report = yield* runServer(scenario, params, listening, (tally) =>
+        Effect.gen(function*() {
+          const handler = handle(scenario, params, tally)
+          yield* Effect.forkScoped(
+            TcpListener.serve(listener, (stream) => handler(stream).pipe(Effect.asVoid, Effect.tapErrorCause(tally.fail)))
+          )
+          return (yield* listener.localAddr).port
+        }).pipe(Effect.orDie))
+      resolve(report)
     })
     Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Netpoll.layer))).catch(reject)
   })

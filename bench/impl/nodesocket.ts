@@ -8,72 +8,50 @@ import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type * as Socket from "@effect/platform/Socket"
 import { Deferred, Effect, Exit, Queue } from "effect"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import {
-  BACKLOG,
-  checkEcho,
-  expectedConnections,
-  IDLE_SETTLE_MILLIS,
-  MESSAGE_BYTES,
-  memorySnapshot,
-  request,
-  startWindow
-} from "../protocol.js"
+import { runServer, type Tally } from "../effectServer.js"
+import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
 
+const handle = (scenario: Scenario, params: Params, tally: Tally) =>
+(socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
+  switch (scenario) {
+    case "pingpong":
+    case "many":
+      return Effect.gen(function*() {
+        const write = yield* socket.writer
+        yield* socket.run((chunk) => write(chunk))
+      }).pipe(Effect.scoped, Effect.zipRight(tally.finishOne))
+    case "bulk":
+      return Effect.gen(function*() {
+        const write = yield* socket.writer
+        yield* socket.run((chunk) => {
+          if (tally.count(chunk.length) === params.bulkBytes) return write(ack)
+        })
+      }).pipe(Effect.scoped, Effect.zipRight(tally.finishOne))
+    case "accept":
+      // The writer's scope closing half-closes the socket: the client reads 1 byte, then EOF.
+      return socket.run(() => {}, {
+        onOpen: Effect.scoped(Effect.flatMap(socket.writer, (write) => write(ack))).pipe(Effect.orDie)
+      }).pipe(Effect.zipRight(tally.finishOne))
+    case "idle":
+      return socket.run(() => {}, { onOpen: tally.finishOne })
+  }
+}
+
+// The report resolves before the scope closes: closing waits for the idle client to let go.
 const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const program = Effect.gen(function*() {
       const server = yield* NodeSocketServer.make({ host: "127.0.0.1", port: 0, backlog: BACKLOG, noDelay: true })
-      const done = yield* Deferred.make<void, unknown>()
-      const expected = expectedConnections(scenario, params)
-      let finished = 0
-      let bytes = 0
-      const finishOne = Effect.suspend(() => ++finished === expected ? Deferred.succeed(done, undefined) : Effect.void)
-
-      const handle = (socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
-        switch (scenario) {
-          case "pingpong":
-          case "many":
-            return Effect.gen(function*() {
-              const write = yield* socket.writer
-              yield* socket.run((chunk) => write(chunk))
-            }).pipe(Effect.scoped, Effect.zipRight(finishOne))
-          case "bulk":
-            return Effect.gen(function*() {
-              const write = yield* socket.writer
-              yield* socket.run((chunk) => {
-                bytes += chunk.length
-                if (bytes === params.bulkBytes) return write(ack)
-              })
-            }).pipe(Effect.scoped, Effect.zipRight(finishOne))
-          case "accept":
-            // The writer's scope closing half-closes the socket: the client reads 1 byte, then EOF.
-            return socket.run(() => {}, {
-              onOpen: Effect.scoped(Effect.flatMap(socket.writer, (write) => write(ack))).pipe(Effect.orDie)
-            }).pipe(Effect.zipRight(finishOne))
-          case "idle":
-            return socket.run(() => {}, { onOpen: finishOne })
-        }
-      }
-
-      const baseline = memorySnapshot()
-      const window = startWindow()
-      yield* Effect.forkScoped(
-        server.run((socket) => handle(socket).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(done, cause))))
-      )
-      if (server.address._tag !== "TcpAddress") return yield* Effect.dieMessage("not a TCP server")
-      listening(server.address.port)
-      yield* Deferred.await(done)
-      const { cpu } = window.stop()
-      if (scenario === "idle") {
-        yield* Effect.sleep(IDLE_SETTLE_MILLIS)
-        const after = memorySnapshot()
-        const memory = { rssBefore: baseline.rss, rssAfter: after.rss, heapBefore: baseline.heap, heapAfter: after.heap }
-        // Reported before the scope closes: closing waits for the idle client to let go.
-        return resolve({ cpu, connections: finished, bytes, memory })
-      }
-      resolve({ cpu, connections: finished, bytes })
+      const report = yield* runServer(scenario, params, listening, (tally) =>
+        Effect.gen(function*() {
+          const handler = handle(scenario, params, tally)
+          yield* Effect.forkScoped(server.run((socket) => handler(socket).pipe(Effect.tapErrorCause(tally.fail))))
+          if (server.address._tag !== "TcpAddress") return yield* Effect.dieMessage("not a TCP server")
+          return server.address.port
+        }))
+      resolve(report)
     })
     Effect.runPromise(Effect.scoped(program)).catch(reject)
   })

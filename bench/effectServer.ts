@@ -1,0 +1,54 @@
+/**
+ * The measuring harness the two Effect servers share: it counts finished
+ * connections and bytes, times the CPU window from listening to the last
+ * connection's end, and takes the idle memory figures.
+ */
+import type * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { Params, Scenario, ServerReport } from "./protocol.js"
+import { expectedConnections, IDLE_SETTLE_MILLIS, memorySnapshot, startWindow } from "./protocol.js"
+
+/** What a server's handlers report back to the harness. */
+export interface Tally {
+  /** Marks one connection as finished. */
+  readonly finishOne: Effect.Effect<void>
+  /** Adds `n` bytes received; returns the total so far. */
+  readonly count: (n: number) => number
+  /** Fails the measurement with a handler's cause. */
+  readonly fail: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
+}
+
+/**
+ * Runs one server measurement: `start` listens (already bound, so that the
+ * memory baseline excludes the listener), forks the accept loop and returns
+ * the port; the report resolves once every expected connection has finished.
+ */
+export const runServer = (
+  scenario: Scenario,
+  params: Params,
+  listening: (port: number) => void,
+  start: (tally: Tally) => Effect.Effect<number, never, Scope.Scope>
+): Effect.Effect<ServerReport, unknown, Scope.Scope> =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<void, unknown>()
+    const expected = expectedConnections(scenario, params)
+    let finished = 0
+    let bytes = 0
+    const tally: Tally = {
+      finishOne: Effect.suspend(() => ++finished === expected ? Deferred.succeed(done, undefined) : Effect.void),
+      count: (n) => bytes += n,
+      fail: (cause) => Deferred.failCause(done, cause)
+    }
+    const baseline = memorySnapshot()
+    const window = startWindow()
+    listening(yield* start(tally))
+    yield* Deferred.await(done)
+    const { cpu } = window.stop()
+    if (scenario !== "idle") return { cpu, connections: finished, bytes }
+    yield* Effect.sleep(IDLE_SETTLE_MILLIS)
+    const after = memorySnapshot()
+    const memory = { rssBefore: baseline.rss, rssAfter: after.rss, heapBefore: baseline.heap, heapAfter: after.heap }
+    return { cpu, connections: finished, bytes, memory }
+  })
