@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import { runServer, type Tally } from "../effectServer.js"
+import { roundTrips, runServer, type Tally } from "../effectHarness.js"
 import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
@@ -72,23 +72,9 @@ const pingPong = (stream: TcpStream.TcpStream, rounds: number) =>
 const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
   Effect.gen(function*() {
     switch (scenario) {
-      case "pingpong": {
-        const stream = yield* connect(port)
-        const window = startWindow()
-        yield* pingPong(stream, params.roundTrips)
-        return { ...window.stop(), operations: params.roundTrips }
-      }
-      case "many": {
-        const streams = yield* Effect.forEach(Array.from({ length: params.manyConnections }), () => connect(port), {
-          concurrency: "unbounded"
-        })
-        const window = startWindow()
-        yield* Effect.forEach(streams, (stream) => pingPong(stream, params.manyRoundTrips), {
-          concurrency: "unbounded",
-          discard: true
-        })
-        return { ...window.stop(), operations: params.manyConnections * params.manyRoundTrips }
-      }
+      case "pingpong":
+      case "many":
+        return yield* roundTrips(scenario, params, connect(port), pingPong)
       case "bulk": {
         const stream = yield* connect(port)
         const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)

@@ -8,7 +8,7 @@ import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type * as Socket from "@effect/platform/Socket"
 import { Deferred, Effect, Exit, Queue } from "effect"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import { runServer, type Tally } from "../effectServer.js"
+import { roundTrips, runServer, type Tally } from "../effectHarness.js"
 import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
@@ -96,25 +96,9 @@ const pingPong = ({ incoming, write }: Connection, rounds: number) =>
 const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
   Effect.gen(function*() {
     switch (scenario) {
-      case "pingpong": {
-        const connection = yield* open(port)
-        const window = startWindow()
-        yield* pingPong(connection, params.roundTrips)
-        return { ...window.stop(), operations: params.roundTrips }
-      }
-      case "many": {
-        const connections = yield* Effect.forEach(
-          Array.from({ length: params.manyConnections }),
-          () => open(port),
-          { concurrency: "unbounded" }
-        )
-        const window = startWindow()
-        yield* Effect.forEach(connections, (connection) => pingPong(connection, params.manyRoundTrips), {
-          concurrency: "unbounded",
-          discard: true
-        })
-        return { ...window.stop(), operations: params.manyConnections * params.manyRoundTrips }
-      }
+      case "pingpong":
+      case "many":
+        return yield* roundTrips(scenario, params, open(port), pingPong)
       case "bulk": {
         const { incoming, write } = yield* open(port)
         const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)

@@ -1,13 +1,14 @@
 /**
- * The measuring harness the two Effect servers share: it counts finished
- * connections and bytes, times the CPU window from listening to the last
- * connection's end, and takes the idle memory figures.
+ * The measuring harness the two Effect implementations share. On the server:
+ * counting finished connections and bytes, timing the CPU window from
+ * listening to the last connection's end, and the idle memory figures. On the
+ * client: the round-trip scenarios around each library's own ping-pong.
  */
 import type * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Params, Scenario, ServerReport } from "./protocol.js"
+import type { ClientReport, Params, Scenario, ServerReport } from "./protocol.js"
 import { expectedConnections, IDLE_SETTLE_MILLIS, memorySnapshot, startWindow } from "./protocol.js"
 
 /** What a server's handlers report back to the harness. */
@@ -51,4 +52,26 @@ export const runServer = (
     const after = memorySnapshot()
     const memory = { rssBefore: baseline.rss, rssAfter: after.rss, heapBefore: baseline.heap, heapAfter: after.heap }
     return { cpu, connections: finished, bytes, memory }
+  })
+
+/**
+ * `pingpong` (one connection) and `many` (all connected first, then all at
+ * once), timed from after connecting to the last echo.
+ */
+export const roundTrips = <C, E, R>(
+  scenario: "pingpong" | "many",
+  params: Params,
+  open: Effect.Effect<C, E, R>,
+  pingPong: (connection: C, rounds: number) => Effect.Effect<void, E, R>
+): Effect.Effect<ClientReport, E, R> =>
+  Effect.gen(function*() {
+    const connections = scenario === "pingpong" ? 1 : params.manyConnections
+    const rounds = scenario === "pingpong" ? params.roundTrips : params.manyRoundTrips
+    const opened = yield* Effect.all(Array.from({ length: connections }, () => open), { concurrency: "unbounded" })
+    const window = startWindow()
+    yield* Effect.forEach(opened, (connection) => pingPong(connection, rounds), {
+      concurrency: "unbounded",
+      discard: true
+    })
+    return { ...window.stop(), operations: connections * rounds }
   })
