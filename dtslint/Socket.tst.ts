@@ -67,9 +67,10 @@ describe("TcpListener.layerSocketServer", () => {
       backlog: 16,
       reusePort: true,
       ipv6Only: true,
+      noDelay: false,
       maxConnections: 8
     })
     expect(TcpListener.layerSocketServer).type.not.toBeCallableWith("127.0.0.1:0", { maxConnections: "8" })
-    expect(TcpListener.layerSocketServer).type.not.toBeCallableWith("127.0.0.1:0", { noDelay: true })
+    expect(TcpListener.layerSocketServer).type.not.toBeCallableWith("127.0.0.1:0", { keepAlive: true })
   })
 })

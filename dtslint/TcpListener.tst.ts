@@ -27,7 +27,12 @@ describe("TcpListener.bind", () => {
     expect(TcpListener.bind).type.toBeCallableWith("[::1]:0")
     expect(TcpListener.bind).type.toBeCallableWith({ host: "127.0.0.1", port: 0 })
     expect(TcpListener.bind).type.toBeCallableWith(addr)
-    expect(TcpListener.bind).type.toBeCallableWith("127.0.0.1:0", { backlog: 16, reusePort: true, ipv6Only: false })
+    expect(TcpListener.bind).type.toBeCallableWith("127.0.0.1:0", {
+      backlog: 16,
+      reusePort: true,
+      ipv6Only: false,
+      noDelay: false
+    })
     expect(TcpListener.bind).type.not.toBeCallableWith(0)
     expect(TcpListener.bind).type.not.toBeCallableWith({ port: 0 })
   })
@@ -35,7 +40,8 @@ describe("TcpListener.bind", () => {
   it("rejects unknown options and wrong option types", () => {
     expect(TcpListener.bind).type.not.toBeCallableWith("127.0.0.1:0", { backlog: "16" })
     expect(TcpListener.bind).type.not.toBeCallableWith("127.0.0.1:0", { reusePort: 1 })
-    expect(TcpListener.bind).type.not.toBeCallableWith("127.0.0.1:0", { backlog: 16, noDelay: true })
+    expect(TcpListener.bind).type.not.toBeCallableWith("127.0.0.1:0", { noDelay: "yes" })
+    expect(TcpListener.bind).type.not.toBeCallableWith("127.0.0.1:0", { backlog: 16, keepAlive: true })
   })
 })
 
