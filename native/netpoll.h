@@ -18,11 +18,19 @@
 #include <node_api.h>
 
 /* Readiness bits delivered in poll batches (READABLE / WRITABLE / HANGUP in
- * native.ts). HANGUP comes with both others: the peer shut down, or an error is
- * pending, so reads (or writes) no longer block. */
+ * native.ts). HANGUP: the peer shut down, an error is pending, or urgent data
+ * arrived (recv stops short at its mark): from now on a short transfer no
+ * longer means an empty buffer. */
 #define NP_READABLE 1
 #define NP_WRITABLE 2
 #define NP_HANGUP 4
+
+/* The batch ends with control words shared with JS (native.ts): IN_CALLBACK is
+ * set by the epoll poller while its callback runs; PARKED is JS's count of
+ * parked fibers, which decides uv_ref / uv_unref once the callback is over. */
+#define NP_CONTROL_WORDS 2
+#define NP_CTL_IN_CALLBACK 0
+#define NP_CTL_PARKED 1
 
 /* Exports registration, one per file. Return false with an exception pending. */
 bool np_sockets_init(napi_env env, napi_value exports);

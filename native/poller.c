@@ -144,18 +144,20 @@ static void on_env_exit(napi_async_cleanup_hook_handle hook, void* arg) {
 }
 
 /* The batch's current memory: re-read at each wake-up (cheap), so a detached
- * buffer yields 0 pairs instead of a dangling pointer. Needs an open handle scope. */
-static size_t batch_view(np_poller* p, int32_t** out) {
+ * buffer yields 0 pairs instead of a dangling pointer. `ctl` gets the two
+ * control words at its end. Needs an open handle scope. */
+static size_t batch_view(np_poller* p, int32_t** out, int32_t** ctl) {
   napi_value v;
   napi_typedarray_type type;
   size_t len;
   void* data;
   if (napi_get_reference_value(p->env, p->batch, &v) != napi_ok || v == NULL ||
       napi_get_typedarray_info(p->env, v, &type, &len, &data, NULL, NULL) != napi_ok ||
-      data == NULL)
+      data == NULL || len < NP_CONTROL_WORDS + 2)
     return 0;
   *out = data;
-  len /= 2;
+  *ctl = (int32_t*)data + len - NP_CONTROL_WORDS;
+  len = (len - NP_CONTROL_WORDS) / 2;
   return len < p->pairs ? len : p->pairs;
 }
 
@@ -178,11 +180,11 @@ static void ep_ready(uv_poll_t* h, int status, int events) {
   np_poller* p = h->data;
   size_t cap = p->pairs < NP_MAX_PAIRS ? p->pairs : NP_MAX_PAIRS;
   napi_handle_scope scope = NULL;
-  int32_t* batch = NULL;
+  int32_t *batch = NULL, *ctl = NULL;
   int n;
   /* status < 0 (an error on the epoll fd itself) has stopped the handle; drain anyway. */
   if (p->closed || napi_open_handle_scope(p->env, &scope) != napi_ok) return;
-  size_t room = batch_view(p, &batch);
+  size_t room = batch_view(p, &batch, &ctl);
   size_t want = room == 0 ? cap : room < cap ? room : cap; /* room 0: discard */
   /* One batch per wake-up: libuv watches the epoll fd level-triggered, so what
    * is left is taken on the next loop iteration, after timers and other I/O. */
@@ -192,13 +194,22 @@ static void ep_ready(uv_poll_t* h, int status, int events) {
     for (int i = 0; i < n; i++) {
       uint32_t ev = p->evs[i].events;
       int bits = 0;
-      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_READABLE;
+      if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_READABLE;
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) bits |= NP_WRITABLE;
-      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_HANGUP;
+      if (ev & (EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NP_HANGUP;
       batch[2 * i] = (int32_t)(uint32_t)p->evs[i].data.u64;
       batch[2 * i + 1] = bits;
     }
+    /* Fibers woken here mostly park again before the microtasks drain: JS leaves
+     * uv_ref/uv_unref to us while ctl[IN_CALLBACK] is set, and we apply the
+     * final count of parked fibers once, after the callback. */
+    ctl[NP_CTL_IN_CALLBACK] = 1;
     call_js(p, n);
+    if (!p->closed && batch_view(p, &batch, &ctl) > 0) {
+      ctl[NP_CTL_IN_CALLBACK] = 0;
+      if (ctl[NP_CTL_PARKED] > 0) uv_ref((uv_handle_t*)&p->ep);
+      else uv_unref((uv_handle_t*)&p->ep);
+    }
   }
   napi_close_handle_scope(p->env, scope);
 }
@@ -210,7 +221,7 @@ static void fd_ready(uv_poll_t* h, int status, int events) {
   int32_t token = e->token;
   int bits;
   napi_handle_scope scope = NULL;
-  int32_t* batch = NULL;
+  int32_t *batch = NULL, *ctl = NULL;
   /* POLLERR (e.g. a refused connect) arrives as status < 0 with the handle stopped. */
   if (status < 0)
     bits = NP_READABLE | NP_WRITABLE | NP_HANGUP;
@@ -221,7 +232,7 @@ static void fd_ready(uv_poll_t* h, int status, int events) {
   if (bits == 0 || p->closed) return;
   uv_poll_stop(h); /* one-shot: a level-triggered handle left armed would spin */
   if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
-  if (batch_view(p, &batch) >= 1) {
+  if (batch_view(p, &batch, &ctl) >= 1) {
     batch[0] = token;
     batch[1] = bits;
     call_js(p, 1); /* may pollerDel this fd: e must not be used after this */
@@ -284,7 +295,7 @@ static napi_value js_poller_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!np_bool(env, argv[2], "edgeTriggered", &edge)) return NULL;
-  if (len / 2 == 0) return np_num(env, -EINVAL);
+  if (len < NP_CONTROL_WORDS + 2) return np_num(env, -EINVAL);
 #ifndef __linux__
   if (edge) return np_num(env, -ENOSYS);
 #endif
@@ -295,7 +306,7 @@ static napi_value js_poller_open(napi_env env, napi_callback_info info) {
   p->env = env;
   p->loop = loop;
   p->edge = edge;
-  p->pairs = len / 2;
+  p->pairs = (len - NP_CONTROL_WORDS) / 2;
   p->epfd = -1;
 #ifdef __linux__
   if (edge) {
@@ -361,7 +372,7 @@ static napi_value js_poller_add(napi_env env, napi_callback_info info) {
   if (p->edge) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
     ev.data.u64 = (uint32_t)token;
     return np_num(env, epoll_ctl(p->epfd, EPOLL_CTL_ADD, (int)fd, &ev) == 0 ? 0 : -errno);
   }

@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process"
 import { describe, expect, layer } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -42,6 +44,24 @@ const parkBehindFullBuffer = <A, E>(stream: TcpStream.TcpStream, op: Effect.Effe
     }
     throw new Error("the send buffer never filled")
   })
+
+/** A peer that sends "abc", one byte of TCP urgent data (MSG_OOB), then "def", and stays connected. */
+const urgentDataPeer = (port: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn("python3", [
+        "-c",
+        [
+          "import socket, time",
+          `s = socket.create_connection(("127.0.0.1", ${port}))`,
+          "s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)",
+          "s.sendall(b'abc'); s.send(b'X', socket.MSG_OOB); s.sendall(b'def')",
+          "time.sleep(30)"
+        ].join("\n")
+      ], { stdio: "ignore" })
+    ),
+    (child) => Effect.sync(() => child.kill())
+  )
 
 for (const [backend, netpollLayer] of backends) {
   layer(netpollLayer, { excludeTestServices: true })(`TcpStream (${backend})`, (it) => {
@@ -470,6 +490,70 @@ for (const [backend, netpollLayer] of backends) {
           const buf = new Uint8Array(4)
           yield* bound(one.server.readExact(buf))
           expect(text(buf)).toBe("kept")
+        }))
+
+      it.scoped("a read after a short read that stopped at TCP urgent data still gets the bytes that follow", () =>
+        Effect.gen(function*() {
+          const listener = yield* TcpListener.bind("127.0.0.1:0")
+          const { port } = yield* listener.localAddr
+          yield* urgentDataPeer(port)
+          const server = yield* bound(listener.accept)
+          const buf = new Uint8Array(100)
+          // recv stops at the urgent mark: "abc" is a short read, with "def" already queued.
+          let first = ""
+          while (first.length < 3) first += text(buf.subarray(0, yield* bound(server.read(buf))))
+          expect(first).toBe("abc")
+          expect(text(buf.subarray(0, yield* bound(server.read(buf), "the read after the urgent mark")))).toBe("def")
+        }))
+
+      it.scoped("a writeAll interrupted while it holds the write lock hands it on at once, though its fiber is still finalizing", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const netpoll = yield* Netpoll.Netpoll
+          const finalizing = yield* Deferred.make<void>()
+          const writerDone = yield* Deferred.make<void>()
+          // More than the socket buffers hold: part goes out, then it parks holding the lock. Its
+          // finalizer waits for the other writer, which a lock kept until the fiber's end would deadlock.
+          const big = yield* Effect.fork(
+            Effect.onInterrupt(client.writeAll(new Uint8Array(16 * 1024 * 1024).fill(0x61)), () =>
+              Effect.zipRight(Deferred.succeed(finalizing, undefined), Deferred.await(writerDone)))
+          )
+          yield* bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => netpoll.waiting === 1 }))
+          const small = yield* Effect.fork(
+            client.writeAll(bytes("W")).pipe(Effect.ensuring(Deferred.succeed(writerDone, undefined)))
+          )
+          yield* Fiber.interruptFork(big)
+          yield* bound(Deferred.await(finalizing))
+          const drain = yield* Effect.fork(Effect.forever(server.read(new Uint8Array(1024 * 1024))))
+          yield* bound(Fiber.join(small), "the writer behind the interrupted writeAll")
+          yield* bound(Fiber.await(big))
+          yield* Fiber.interrupt(drain)
+          expect(netpoll.waiting).toBe(0)
+        }))
+
+      it.scoped("a readExact interrupted while it holds the read lock hands it on at once, though its fiber is still finalizing", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const netpoll = yield* Netpoll.Netpoll
+          const finalizing = yield* Deferred.make<void>()
+          const readerDone = yield* Deferred.make<void>()
+          const first = new Uint8Array(6)
+          const holder = yield* Effect.fork(
+            Effect.onInterrupt(server.readExact(first), () =>
+              Effect.zipRight(Deferred.succeed(finalizing, undefined), Deferred.await(readerDone)))
+          )
+          yield* client.writeAll(bytes("AAA"))
+          yield* bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => first[2] === 65 && netpoll.waiting === 1 }))
+          const buf = new Uint8Array(16)
+          const reader = yield* Effect.fork(server.read(buf).pipe(Effect.ensuring(Deferred.succeed(readerDone, undefined))))
+          yield* bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => netpoll.waiting === 2 }))
+          yield* Fiber.interruptFork(holder)
+          yield* bound(Deferred.await(finalizing))
+          yield* client.writeAll(bytes("BBB"))
+          const n = yield* bound(Fiber.join(reader), "the reader behind the interrupted readExact")
+          expect(text(buf.subarray(0, n))).toBe("BBB")
+          yield* bound(Fiber.await(holder))
+          expect(netpoll.waiting).toBe(0)
         }))
 
       it.scoped("the effects read and readExact return can run again, each run a call of its own", () =>

@@ -128,6 +128,30 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
       }))
 
+    it.scopedLive("a fiber woken by half its message and parked again keeps the program alive for the rest, 500 ms later", () =>
+      Effect.gen(function*() {
+        let socket: net.Socket | undefined
+        const server = yield* netServer((s) => {
+          socket = s
+        })
+        const { port } = server.address() as net.AddressInfo
+        let childAliveAtSecondWrite: boolean | undefined
+        const result = yield* runFixture("parkedRead.ts", [String(port), backend], (line, child) => {
+          if (line !== "parked") return
+          // The second park happens inside the poller's callback, which must leave the loop referenced.
+          socket?.write("late ")
+          setTimeout(() => {
+            childAliveAtSecondWrite = child.exitCode === null && child.signalCode === null
+            socket?.end("bytes")
+          }, 500)
+        })
+        expect(result.stderr).toBe("")
+        expect(childAliveAtSecondWrite).toBe(true)
+        expect(result.lines).toEqual(["parked", "read: late bytes"])
+        expect(result.signal).toBe(null)
+        expect(result.code).toBe(0)
+      }))
+
     it.scopedLive("a fiber parked in write keeps the program alive until its peer reads, 500 ms later", () =>
       Effect.gen(function*() {
         let socket: net.Socket | undefined

@@ -10,8 +10,20 @@ import { fileURLToPath } from "node:url"
 /** Readiness bits delivered in poll batches. Errors and hang-ups set all three. */
 export const READABLE = 1
 export const WRITABLE = 2
-/** The peer shut down, or an error is pending: from now on the fd never blocks. */
+/**
+ * The peer shut down, an error is pending, or TCP urgent data arrived (recv
+ * stops short at its mark): from now on a short transfer no longer means an
+ * empty buffer.
+ */
 export const HANGUP = 4
+
+/**
+ * The last two ints of a poller's batch are control words: the first is 1
+ * while the epoll poller's callback (and the microtasks after it) run, and
+ * meanwhile JS leaves uv_ref / uv_unref to the poller, which applies the
+ * second, JS's count of parked fibers, once the callback is over.
+ */
+export const CONTROL_WORDS = 2
 
 /** An opaque poller (an epoll fd watched by one uv_poll_t, or one uv_poll_t per fd). */
 export interface PollerHandle {
@@ -52,7 +64,7 @@ export interface Addon {
 
   /**
    * A poller on this environment's libuv loop. On each wake-up it writes up to
-   * `batch.length / 2` pairs `(token, events)` into `batch` and calls
+   * `(batch.length - CONTROL_WORDS) / 2` pairs `(token, events)` into `batch` and calls
    * `onEvents(count)` through `napi_make_callback`. `edgeTriggered` selects the
    * Linux epoll backend; `false` selects one uv_poll_t per fd (the portable one).
    * The poller starts unreferenced: it keeps the loop alive only after `pollerRef(p, true)`.

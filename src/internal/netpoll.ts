@@ -8,7 +8,7 @@ import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import * as errno from "./errno.js"
 import * as metrics from "./metrics.js"
-import { addon, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
+import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
 /** Pairs of (token, events) handed over per wake-up. */
 const BATCH_PAIRS = 1024
@@ -26,7 +26,9 @@ class Parked {
     readonly direction: Direction,
     readonly state: FiberState,
     readonly resume: (effect: Effect.Effect<any, any>) => void,
-    readonly retry: Effect.Effect<any, any>
+    readonly retry: Effect.Effect<any, any>,
+    /** Waits for readiness, not for the direction's lock. */
+    readonly forReadiness: boolean
   ) {}
 }
 
@@ -101,7 +103,7 @@ export class Direction {
    * short read.
    */
   drained = false
-  /** A hang-up was seen: end of stream or an error waits, with no edge to come. */
+  /** A hang-up (or urgent data) was seen: a short transfer says nothing any more. */
   hungUp = false
   owner: FiberState | undefined = undefined
   private first: Parked | undefined = undefined
@@ -115,6 +117,11 @@ export class Direction {
 
   get isParked(): boolean {
     return this.first !== undefined
+  }
+
+  /** Whether a parked fiber waits for readiness (fibers waiting for the lock need no poll). */
+  get awaitsReadiness(): boolean {
+    return this.first !== undefined && (this.first.forReadiness || this.rest?.some((p) => p.forReadiness) === true)
   }
 
   /** Whether a syscall now would surely block: park without trying it. */
@@ -147,7 +154,7 @@ export class Direction {
     if (forReadiness ? this.ready : this.owner === undefined) return resume(retry)
     const state = currentFiberState()
     state.settleParked()
-    const parked = new Parked(this, state, resume, retry)
+    const parked = new Parked(this, state, resume, retry, forReadiness)
     state.parked = parked
     if (this.first === undefined) this.first = parked
     else (this.rest ??= []).push(parked)
@@ -227,7 +234,7 @@ export class Pollable {
 
   /** The portable backend arms its one-shot handle for what parked fibers await. */
   get interest(): number {
-    return (this.input.isParked ? READABLE : 0) | (this.output.isParked ? WRITABLE : 0)
+    return (this.input.awaitsReadiness ? READABLE : 0) | (this.output.awaitsReadiness ? WRITABLE : 0)
   }
 
   /** Delivers readiness to each direction named in `events`. */
@@ -266,7 +273,9 @@ export class Pollable {
 export class Poller implements Netpoll.Netpoll.Service {
   readonly backend: "epoll" | "uv_poll"
   private readonly handle: PollerHandle
-  private readonly batch = new Int32Array(BATCH_PAIRS * 2)
+  private readonly batch = new Int32Array(BATCH_PAIRS * 2 + CONTROL_WORDS)
+  private readonly inCallback = BATCH_PAIRS * 2
+  private readonly parkedWord = BATCH_PAIRS * 2 + 1
   private readonly byToken = new Map<number, Pollable>()
   private nextToken = 1
   private parked = 0
@@ -328,14 +337,18 @@ export class Poller implements Netpoll.Netpoll.Service {
   park(pollable: Pollable): void {
     if (this.backend === "uv_poll") {
       addon.pollerArm(this.handle, pollable.fd, pollable.interest)
-    } else if (this.parked === 0) {
-      addon.pollerRef(this.handle, true)
+    } else {
+      this.batch[this.parkedWord] = this.parked + 1
+      if (this.parked === 0 && this.batch[this.inCallback] === 0) addon.pollerRef(this.handle, true)
     }
     this.parked++
   }
 
   unpark(): void {
-    if (--this.parked === 0 && this.backend === "epoll") addon.pollerRef(this.handle, false)
+    if (--this.parked === 0 && this.backend === "epoll" && this.batch[this.inCallback] === 0) {
+      addon.pollerRef(this.handle, false)
+    }
+    this.batch[this.parkedWord] = this.parked
   }
 
   /**

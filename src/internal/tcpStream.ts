@@ -121,13 +121,23 @@ class Transfer {
     return this.end(Effect.void)
   }
 
-  /** Waits for readiness; once part of the message has moved, with the lock held. */
+  /**
+   * Waits for readiness; once part of the message has moved, with the lock held.
+   * The first locked park carries the call's one release: an interruption (or a
+   * close) hands the direction on at once, not when the fiber ends. Later parks
+   * run inside it, as the retries of this one.
+   */
   private park(): Effect.Effect<void, NetError.NetError> {
-    if (this.owner === undefined && this.done > 0) {
-      this.owner = netpoll.currentFiberState()
-      this.direction.lock(this.owner)
-    }
-    return this.direction.waitReady(this.retry)
+    if (this.owner !== undefined || this.done === 0) return this.direction.waitReady(this.retry)
+    const owner = this.owner = netpoll.currentFiberState()
+    this.direction.lock(owner)
+    return Effect.ensuring(
+      this.direction.waitReady(this.retry),
+      Effect.sync(() => {
+        owner.settleParked()
+        this.end(Effect.void)
+      })
+    )
   }
 
   private end<E>(result: Effect.Effect<void, E>): Effect.Effect<void, E> {
