@@ -229,10 +229,16 @@ class Server<E, R> {
       fiberRefs: this.runtime.fiberRefs,
       runtimeFlags: this.flags
     })
+    let handled: Effect.Effect<void, E, R>
+    try {
+      handled = this.handler(tcpStream.fromPollable(pollable, undefined))
+    } catch (defect) {
+      handled = Effect.die(defect)
+    }
     this.active++
     const fiber = Runtime.runFork(
       runtime,
-      Effect.matchCauseEffect(Effect.interruptible(this.handler(tcpStream.fromPollable(pollable, undefined))), {
+      Effect.matchCauseEffect(Effect.interruptible(handled), {
         onFailure: (cause) =>
           Cause.isInterruptedOnly(cause)
             ? Scope.close(scope, Exit.failCause(cause))
