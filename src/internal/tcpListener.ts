@@ -25,6 +25,9 @@ export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener
 /** Node's own default backlog; the kernel caps it at net.core.somaxconn. */
 const DEFAULT_BACKLOG = 511
 
+/** No connection is pending: wait for the listener's next readiness edge. */
+const EAGAIN = Symbol("EAGAIN")
+
 /**
  * One accept4 and the registration of its fd, both synchronous, so that no
  * interruption can fall between them: the connection's Pollable, `EAGAIN` when
@@ -48,8 +51,6 @@ const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpol
   }
   return accepted
 }
-
-const EAGAIN = Symbol("EAGAIN")
 
 const acceptFrom = (
   self: TcpListenerImpl,
