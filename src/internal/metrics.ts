@@ -1,9 +1,12 @@
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import { constVoid } from "effect/Function"
 import * as Metric from "effect/Metric"
 import type * as MetricLabel from "effect/MetricLabel"
-import type * as Scope from "effect/Scope"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
@@ -85,21 +88,35 @@ const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> => {
 // the caller, and each capture allocates an Error. Nothing inside connect or
 // accept opens spans or logs, so the span is not made the parent of the inner
 // effect: that context update would cost more than the span itself.
+//
+// For the same reason a span is only made when it can reach someone: with
+// tracing disabled Effect makes a no-op span, and Effect's own native tracer
+// (the default) records its spans nowhere, so a span that is nobody's parent is
+// seen by no one. Skipping both spares every connect and accept the span's
+// runtime ops, its clock reads and its allocations (about 15 µs each).
+
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/** Whether a span made by `fiber` now would reach a tracer that records it. */
+export const isTraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
 
 /**
  * The peer as seen from the connected socket; a peer already gone is left out.
- * The getpeername is spared when the span is not recorded (sampled out, or
- * tracing disabled with `Effect.withTracerEnabled(false)`).
+ * The getpeername is spared when the span is not recorded (sampled out).
  */
 const annotatePeer = (span: Tracer.Span, stream: TcpStream.TcpStream): Effect.Effect<void> =>
   !span.sampled ? Effect.void : Effect.match(stream.peerAddr, {
     onFailure: constVoid,
-    onSuccess: (peer) => {
-      span.attribute("network.peer.address", peer.address)
-      span.attribute("network.peer.port", peer.port)
-      span.attribute("network.type", peer.family === "IPv4" ? "ipv4" : "ipv6")
-    }
+    onSuccess: (peer) => peerAttributes(span, peer)
   })
+
+/** Records the peer of a span's connection. */
+export const peerAttributes = (span: Tracer.Span, peer: SocketAddr.SocketAddr): void => {
+  span.attribute("network.peer.address", peer.address)
+  span.attribute("network.peer.port", peer.port)
+  span.attribute("network.type", peer.family === "IPv4" ? "ipv4" : "ipv6")
+}
 
 /**
  * The span of one whole connect, from name resolution to the established
@@ -109,22 +126,28 @@ export const connectSpan = <R>(
   input: SocketAddr.Input,
   connect: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, R> =>
-  Effect.useSpan(
-    "effect-netpoll.connect",
-    { kind: "client", captureStackTrace: false, attributes: { "network.transport": "tcp", ...serverAttributes(input) } },
-    (span) => Effect.tap(connect, (stream) => annotatePeer(span, stream))
+  Effect.withFiberRuntime((fiber) =>
+    isTraced(fiber)
+      ? Effect.useSpan(
+        "effect-netpoll.connect",
+        { kind: "client", captureStackTrace: false, attributes: { "network.transport": "tcp", ...serverAttributes(input) } },
+        (span) => Effect.tap(connect, (stream) => annotatePeer(span, stream))
+      )
+      : connect
   )
 
 /**
- * The span of one accept, from the wait for a connection to its arrival. It
- * covers the whole `accept`, so that a failed or interrupted wait ends it too.
+ * The span of one accept, from the wait for a connection to its arrival, made
+ * only when `isTraced`. It covers the whole accept, so that a failed or
+ * interrupted wait ends it too; `accept` records the peer (`peerAttributes`)
+ * when the span is sampled.
  */
-export const acceptSpan = (
+export const acceptSpan = <A, E, R>(
   local: string,
-  accept: Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope>
-): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> =>
+  accept: (span: Tracer.Span) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
   Effect.useSpan(
     "effect-netpoll.accept",
     { kind: "server", captureStackTrace: false, attributes: { "network.transport": "tcp", ...serverAttributes(local) } },
-    (span) => Effect.tap(accept, (stream) => annotatePeer(span, stream))
+    accept
   )

@@ -1,9 +1,13 @@
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberSet from "effect/FiberSet"
+import * as Fiber from "effect/Fiber"
+import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
 import { Netpoll } from "../Netpoll.js"
 import type * as SocketAddr from "../SocketAddr.js"
@@ -21,25 +25,48 @@ export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener
 /** Node's own default backlog; the kernel caps it at net.core.somaxconn. */
 const DEFAULT_BACKLOG = 511
 
+/** No connection is pending: wait for the listener's next readiness edge. */
+const EAGAIN = Symbol("EAGAIN")
+
+/**
+ * One accept4 and the registration of its fd, both synchronous, so that no
+ * interruption can fall between them: the connection's Pollable, `EAGAIN` when
+ * none is pending, or the error. A sampled span gets the peer's address.
+ */
+const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpoll.Pollable | NetError.NetError | typeof EAGAIN => {
+  const pollable = self.pollable
+  if (pollable.closed) return errno.closed("accept", self.address)
+  pollable.input.ready = false
+  const fd = addon.accept(pollable.fd)
+  if (fd === -errno.EAGAIN) return EAGAIN
+  if (fd < 0) return errno.fromErrno(fd, "accept", self.address)
+  const accepted = pollable.poller.register(fd, "accept")
+  if (!(accepted instanceof netpoll.Pollable)) return accepted
+  // Best effort, as in Go: a connection already reset fails its first read or write instead.
+  if (self.noDelay) addon.setNoDelay(fd, true)
+  metrics.accepted()
+  if (span !== undefined && span.sampled) {
+    const peer = addon.peerAddress(fd)
+    if (typeof peer !== "number") metrics.peerAttributes(span, socketAddr.fromNative(peer))
+  }
+  return accepted
+}
+
 const acceptFrom = (
   self: TcpListenerImpl,
   scope: Scope.Scope,
-  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  span: Tracer.Span | undefined
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
   Effect.suspend(() => {
-    const pollable = self.pollable
-    if (pollable.closed) return Effect.fail(errno.closed("accept", self.address))
-    pollable.input.ready = false
-    const fd = addon.accept(pollable.fd)
-    if (fd === -errno.EAGAIN) {
-      return Effect.flatMap(restore(pollable.input.waitReady(Effect.void)), () => acceptFrom(self, scope, restore))
+    const accepted = acceptNow(self, span)
+    if (accepted === EAGAIN) {
+      return Effect.flatMap(
+        restore(self.pollable.input.waitReady(Effect.void)),
+        () => acceptFrom(self, scope, restore, span)
+      )
     }
-    if (fd < 0) return Effect.fail(errno.fromErrno(fd, "accept", self.address))
-    const accepted = pollable.poller.register(fd, "accept")
     if (!(accepted instanceof netpoll.Pollable)) return Effect.fail(accepted)
-    // Best effort, as in Go: a connection already reset fails its first read or write instead.
-    if (self.noDelay) addon.setNoDelay(fd, true)
-    metrics.accepted()
     return Effect.as(Scope.addFinalizer(scope, accepted.closeEffect), tcpStream.fromPollable(accepted, undefined))
   })
 
@@ -60,10 +87,10 @@ class TcpListenerImpl implements TcpListener.TcpListener {
   // only the wait for a pending connection is interruptible. One accept4 is
   // atomic, so concurrent accepts need no lock.
   get accept(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
-    return metrics.acceptSpan(
-      this.address,
-      Effect.flatMap(Effect.scope, (scope) =>
-        Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore)))
+    const accept = (span: Tracer.Span | undefined) =>
+      Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore, span)))
+    return Effect.withFiberRuntime((fiber) =>
+      metrics.isTraced(fiber) ? metrics.acceptSpan(this.address, accept) : accept(undefined)
     )
   }
 
@@ -133,22 +160,123 @@ const MIN_BACKOFF = Duration.millis(5)
 const MAX_BACKOFF = Duration.seconds(1)
 
 /**
- * Accepts, retrying transient errors with Go's backoff (5 ms doubling to 1 s,
- * reset by a success); any other error ends the loop.
+ * The state of one `serve`: its handler fibers, its free connection slots and
+ * its accept backoff. One fiber runs the accept loop; each connection costs a
+ * fiber forked with the connection's Scope already in its context (providing
+ * it inside the fiber would copy the fiber's refs and push several frames), a
+ * Scope, one frame around the handler and one observer.
  */
-const acceptRetrying = (
-  listener: TcpListener.TcpListener,
-  delay: Duration.Duration | undefined
-): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> =>
-  Effect.catchAll(listener.accept, (error) => {
+class Server<E, R> {
+  readonly handlers = new Set<Fiber.RuntimeFiber<void, never>>()
+  /** Connections being handled; with `max`, the loop accepts only below it. */
+  active = 0
+  /** The accept loop waiting for a free slot. */
+  private slotFreed: (() => void) | undefined = undefined
+  private delay: Duration.Duration | undefined = undefined
+  private readonly flags: RuntimeFlags.RuntimeFlags
+
+  constructor(
+    readonly listener: TcpListenerImpl,
+    readonly handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
+    readonly max: number | undefined,
+    readonly runtime: Runtime.Runtime<Exclude<R, Scope.Scope>>,
+    readonly traced: boolean
+  ) {
+    // Handlers start uninterruptible and run interruptibly: the frame that
+    // closes their connection then runs on every exit, interruption included.
+    this.flags = RuntimeFlags.disable(runtime.runtimeFlags, RuntimeFlags.Interruption)
+  }
+
+  /** The accept loop: an iteration per connection, each with a fresh Scope. */
+  readonly loop: Effect.Effect<never, NetError.NetError> = Effect.suspend(() => {
+    if (this.max !== undefined && this.active >= this.max) {
+      // No canceller: an interrupted loop is not resumed, and a late call is a no-op.
+      return Effect.async<never, NetError.NetError>((resume) => {
+        this.slotFreed = () => resume(this.loop)
+      })
+    }
+    return Effect.flatMap(Scope.make(), (scope) =>
+      this.traced
+        ? Effect.matchEffect(metrics.acceptSpan(this.listener.address, (span) => this.accept(scope, span, Effect.void)), {
+          onFailure: this.retry,
+          onSuccess: () => this.loop
+        })
+        : this.accept(scope, undefined, this.loop))
+  })
+
+  /**
+   * Waits for a connection, forks its handler and goes on with `next`; only the
+   * wait is interruptible, from accept4 to the fork all is synchronous. An error
+   * ends a span's accept with it; without a span it is handled here.
+   */
+  private accept<A>(
+    scope: Scope.CloseableScope,
+    span: Tracer.Span | undefined,
+    next: Effect.Effect<A, NetError.NetError>
+  ): Effect.Effect<A, NetError.NetError> {
+    const accepted = acceptNow(this.listener, span)
+    if (accepted === EAGAIN) {
+      return this.listener.pollable.input.waitReady(Effect.suspend(() => this.accept(scope, span, next)))
+    }
+    if (!(accepted instanceof netpoll.Pollable)) return span === undefined ? this.retry(accepted) : Effect.fail(accepted)
+    this.delay = undefined
+    this.fork(accepted, scope)
+    return next
+  }
+
+  private fork(pollable: netpoll.Pollable, scope: Scope.CloseableScope): void {
+    const runtime = Runtime.make({
+      context: Context.add(this.runtime.context, Scope.Scope, scope),
+      fiberRefs: this.runtime.fiberRefs,
+      runtimeFlags: this.flags
+    })
+    let handled: Effect.Effect<void, E, R>
+    try {
+      handled = this.handler(tcpStream.fromPollable(pollable, undefined))
+    } catch (defect) {
+      handled = Effect.die(defect)
+    }
+    this.active++
+    const fiber = Runtime.runFork(
+      runtime,
+      Effect.matchCauseEffect(Effect.interruptible(handled), {
+        onFailure: (cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Scope.close(scope, Exit.failCause(cause))
+            : Effect.zipRight(Effect.logError("connection handler failed", cause), Scope.close(scope, Exit.failCause(cause))),
+        onSuccess: () => Scope.close(scope, Exit.void)
+      }) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
+    )
+    this.handlers.add(fiber)
+    // The stream closes after the handler's own finalizers, then the slot frees.
+    fiber.addObserver(() => {
+      this.handlers.delete(fiber)
+      pollable.close()
+      this.active--
+      const slotFreed = this.slotFreed
+      this.slotFreed = undefined
+      slotFreed?.()
+    })
+  }
+
+  /**
+   * Transient accept errors are retried with Go's backoff (5 ms doubling to
+   * 1 s, reset by a success); any other error ends the loop.
+   */
+  readonly retry = (error: NetError.NetError): Effect.Effect<never, NetError.NetError> => {
     if (error.errno === undefined || !errno.isTransientAccept(-errnoNumber(error.errno))) return Effect.fail(error)
-    const next = delay === undefined ? MIN_BACKOFF : Duration.min(Duration.times(delay, 2), MAX_BACKOFF)
+    const next = this.delay === undefined ? MIN_BACKOFF : Duration.min(Duration.times(this.delay, 2), MAX_BACKOFF)
+    this.delay = next
     return Effect.logWarning("accept failed; retrying", error).pipe(
       Effect.annotateLogs("retryIn", Duration.format(next)),
       Effect.zipRight(Effect.sleep(next)),
-      Effect.zipRight(acceptRetrying(listener, next))
+      Effect.zipRight(this.loop)
     )
-  })
+  }
+
+  /** Interrupts every handler and waits for them, their streams closed. */
+  readonly shutdown: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(Array.from(this.handlers)))
+}
 
 const errnoNumber = (name: string): number => errno.constants[name] ?? 0
 
@@ -157,36 +285,24 @@ export const serve = <E, R>(
   handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
   options?: { readonly maxConnections?: number | undefined }
 ): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
-  Effect.scoped(Effect.gen(function*() {
-    const handlers = yield* FiberSet.make()
+  Effect.suspend(() => {
     const max = options?.maxConnections
     if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
-      return yield* Effect.dieMessage(`serve: maxConnections must be a positive integer, got ${max}`)
+      return Effect.dieMessage(`serve: maxConnections must be a positive integer, got ${max}`)
     }
-    const slots = max === undefined ? undefined : yield* Effect.makeSemaphore(max)
-    const runFork = yield* FiberSet.runtime(handlers)<Exclude<R, Scope.Scope>>()
-    while (true) {
-      yield* Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          if (slots !== undefined) yield* restore(slots.take(1))
-          const connection = yield* Scope.make()
-          const release = Effect.zipRight(
-            Scope.close(connection, Exit.void),
-            slots === undefined ? Effect.void : slots.release(1)
-          )
-          const stream = yield* restore(Scope.extend(acceptRetrying(listener, undefined), connection)).pipe(
-            Effect.onError(() => release)
-          )
-          runFork(
-            handler(stream).pipe(
-              Scope.extend(connection),
-              Effect.catchAllCause((cause) =>
-                Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("connection handler failed", cause)
-              ),
-              Effect.ensuring(release)
-            ) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
-          )
-        })
+    return Effect.withFiberRuntime<never, NetError.NetError, Exclude<R, Scope.Scope>>((fiber, status) => {
+      // Every TcpListener comes from `bind`: its type id admits no other implementation.
+      const server = new Server(
+        listener as TcpListenerImpl,
+        handler,
+        max,
+        Runtime.make({
+          context: fiber.currentContext as Context.Context<Exclude<R, Scope.Scope>>,
+          fiberRefs: fiber.getFiberRefs(),
+          runtimeFlags: status.runtimeFlags
+        }),
+        metrics.isTraced(fiber)
       )
-    }
-  }))
+      return Effect.ensuring(server.loop, server.shutdown)
+    })
+  })

@@ -1,0 +1,272 @@
+import { describe, expect, layer } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Tracer from "effect/Tracer"
+import * as Netpoll from "../src/Netpoll.js"
+import * as TcpListener from "../src/TcpListener.js"
+import * as TcpStream from "../src/TcpStream.js"
+import * as metrics from "../src/internal/metrics.js"
+import { isOpen, openFds } from "./utils/fds.js"
+import { bound, bytes, echo, readToEnd } from "./utils/peers.js"
+
+// How `serve` runs a connection: the handler's Scope, the stream's close, the
+// handler's exit, the accept spans. test/TcpListener.test.ts covers the rest.
+
+const text = (data: Uint8Array): string => new TextDecoder().decode(data)
+
+/** Reads one byte: the command a test client sends first. */
+const command = (stream: TcpStream.TcpStream) =>
+  Effect.map(Effect.tap(Effect.succeed(new Uint8Array(1)), (buf) => stream.readExact(buf)), text)
+
+const captureLogs = () => {
+  const entries: Array<{ readonly level: string; readonly cause: Cause.Cause<unknown> }> = []
+  const logger = Logger.make<unknown, void>(({ cause, logLevel }) => {
+    entries.push({ level: logLevel.label, cause })
+  })
+  return { entries, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+/** Lets libuv run its close callbacks before fds are counted. */
+const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
+
+class RecordedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly traceId = "trace"
+  readonly sampled = true
+  readonly attributes = new Map<string, unknown>()
+  status: Tracer.SpanStatus
+
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Tracer.Span["context"],
+    readonly links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind,
+    readonly spanId: string
+  ) {
+    this.status = { _tag: "Started", startTime }
+  }
+
+  get exit(): Exit.Exit<unknown, unknown> | undefined {
+    return this.status._tag === "Ended" ? this.status.exit : undefined
+  }
+
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+
+  event(): void {}
+
+  addLinks(): void {}
+}
+
+const recordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const span = new RecordedSpan(name, parent, context, links, startTime, kind, `span-${spans.length + 1}`)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}
+
+layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
+  describe("connections", () => {
+    it.scoped("a handler's finalizers run before its stream closes: one can still write a goodbye", () =>
+      Effect.gen(function*() {
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        yield* Effect.forkScoped(TcpListener.serve(listener, (stream) =>
+          Effect.gen(function*() {
+            yield* Effect.addFinalizer(() => Effect.orDie(stream.writeAll(bytes(" bye"))))
+            yield* stream.writeAll(bytes("hello"))
+          })))
+        const client = yield* bound(TcpStream.connect(addr))
+        expect(text(yield* bound(readToEnd(client)))).toBe("hello bye")
+      }))
+
+    it.scoped("the connection's Scope closes with the handler's exit: success, failure or interruption", () =>
+      Effect.gen(function*() {
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const exits = yield* Queue.unbounded<Exit.Exit<unknown, unknown>>()
+        const waiting = yield* Deferred.make<void>()
+        const handler = (stream: TcpStream.TcpStream) =>
+          Effect.gen(function*() {
+            yield* Effect.addFinalizer((exit) => Queue.offer(exits, exit))
+            const what = yield* command(stream)
+            if (what === "f") return yield* Effect.fail("boom")
+            if (what === "w") {
+              yield* Deferred.succeed(waiting, undefined)
+              return yield* Effect.never
+            }
+          })
+        const server = yield* Effect.fork(TcpListener.serve(listener, handler).pipe(Effect.provide(captureLogs().layer)))
+
+        for (const what of ["s", "f"]) {
+          const client = yield* bound(TcpStream.connect(addr))
+          yield* client.writeAll(bytes(what))
+          expect(yield* bound(client.read(new Uint8Array(1)))).toBe(0)
+        }
+        const [succeeded, failed] = yield* bound(Effect.all([Queue.take(exits), Queue.take(exits)]))
+        expect(Exit.isSuccess(succeeded!)).toBe(true)
+        expect(Exit.isFailure(failed!) && [...Cause.failures(failed.cause)]).toEqual(["boom"])
+
+        const waiter = yield* bound(TcpStream.connect(addr))
+        yield* waiter.writeAll(bytes("w"))
+        yield* bound(Deferred.await(waiting))
+        yield* bound(Fiber.interrupt(server))
+        const interrupted = yield* Queue.take(exits)
+        expect(Exit.isInterrupted(interrupted)).toBe(true)
+        expect(yield* Queue.size(exits)).toBe(0)
+      }))
+
+    it.scoped("a handler that throws instead of returning an effect ends only its connection, and is logged", () =>
+      Effect.gen(function*() {
+        const logs = captureLogs()
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const kaput = new Error("kaput")
+        let calls = 0
+        const handler = (stream: TcpStream.TcpStream) => {
+          if (++calls === 1) throw kaput
+          return echo(stream)
+        }
+        yield* Effect.forkScoped(TcpListener.serve(listener, handler).pipe(Effect.provide(logs.layer)))
+
+        const thrown = yield* bound(TcpStream.connect(addr))
+        expect(yield* bound(thrown.read(new Uint8Array(8)))).toBe(0)
+        const errors = logs.entries.filter((entry) => entry.level === "ERROR")
+        expect(errors.map((entry) => [...Cause.defects(entry.cause)])).toEqual([[kaput]])
+
+        const next = yield* bound(TcpStream.connect(addr))
+        yield* next.writeAll(bytes("still serving"))
+        const reply = new Uint8Array(13)
+        yield* bound(next.readExact(reply))
+        expect(text(reply)).toBe("still serving")
+      }))
+
+    it.scoped("handlers that end at once close their streams: every peer reads EOF, and no fd is left", () =>
+      Effect.gen(function*() {
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const served = yield* Ref.make(0)
+        yield* Effect.forkScoped(TcpListener.serve(listener, () => Ref.update(served, (n) => n + 1)))
+        yield* loopTurns
+        const before = openFds()
+        yield* Effect.forEach(Array.from({ length: 100 }), () =>
+          Effect.scoped(Effect.gen(function*() {
+            const client = yield* bound(TcpStream.connect(addr))
+            expect(yield* bound(client.read(new Uint8Array(8)))).toBe(0)
+          })), { concurrency: 8, discard: true })
+        yield* loopTurns
+        expect(yield* Ref.get(served)).toBe(100)
+        expect(openFds()).toBe(before)
+      }))
+
+    it.scoped("interrupting serve while every slot is taken interrupts the handlers and closes their streams", () =>
+      Effect.gen(function*() {
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const started = yield* Queue.unbounded<number>()
+        const interrupted = yield* Ref.make(0)
+        const handler = (stream: TcpStream.TcpStream) =>
+          Effect.zipRight(Queue.offer(started, stream.fd), Effect.never).pipe(
+            Effect.onInterrupt(() => Ref.update(interrupted, (n) => n + 1))
+          )
+        const server = yield* Effect.fork(TcpListener.serve(listener, handler, { maxConnections: 1 }))
+        const first = yield* bound(TcpStream.connect(addr))
+        const fd = yield* bound(Queue.take(started))
+        // Connected from the kernel's backlog, never accepted while the one slot is taken.
+        yield* bound(TcpStream.connect(addr))
+
+        const exit = yield* bound(Fiber.interrupt(server))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        expect(yield* Ref.get(interrupted)).toBe(1)
+        expect(yield* Queue.size(started)).toBe(0)
+        expect(isOpen(fd)).toBe(false)
+        const result = yield* bound(Effect.either(first.read(new Uint8Array(8))))
+        if (result._tag === "Right") expect(result.right).toBe(0)
+        else expect(result.left._tag).toBe("ConnectionReset")
+      }))
+  })
+
+  describe("spans", () => {
+    it.effect("a span is made only for a tracer that records it: not under Effect's native tracer, nor with tracing off", () =>
+      Effect.gen(function*() {
+        const traced = Effect.withFiberRuntime((fiber) => Effect.succeed(metrics.isTraced(fiber)))
+        const { tracer } = recordingTracer()
+        expect(yield* traced).toBe(false)
+        expect(yield* Effect.withTracer(traced, tracer)).toBe(true)
+        expect(yield* traced.pipe(Effect.withTracerEnabled(false), Effect.withTracer(tracer))).toBe(false)
+      }))
+
+    it.scoped("with a tracer installed, each accepted connection ends an accept span with its peer", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const { port } = yield* listener.localAddr
+        const handled = yield* Queue.unbounded<void>()
+        yield* Effect.forkScoped(
+          TcpListener.serve(listener, () => Effect.withSpan(Queue.offer(handled, undefined), "handler")).pipe(
+            Effect.withSpan("server"),
+            Effect.withTracer(tracer)
+          )
+        )
+        const clientPorts: Array<number> = []
+        for (let i = 0; i < 3; i++) {
+          const client = yield* bound(TcpStream.connect(`127.0.0.1:${port}`))
+          clientPorts.push((yield* client.localAddr).port)
+          expect(yield* bound(client.read(new Uint8Array(8)))).toBe(0)
+          yield* bound(Queue.take(handled))
+        }
+        const accepts = spans.filter((span) => span.name === "effect-netpoll.accept" && span.exit !== undefined)
+        expect(accepts.map((span) => Object.fromEntries(span.attributes))).toEqual(clientPorts.map((clientPort) => ({
+          "network.transport": "tcp",
+          "server.address": "127.0.0.1",
+          "server.port": port,
+          "network.peer.address": "127.0.0.1",
+          "network.peer.port": clientPort,
+          "network.type": "ipv4"
+        })))
+        expect(accepts.every((span) => span.kind === "server" && Exit.isSuccess(span.exit!))).toBe(true)
+        // Handlers run under serve's span, not under the accept that brought their connection.
+        const [server] = spans.filter((span) => span.name === "server")
+        const handlers = spans.filter((span) => span.name === "handler")
+        expect(handlers.length).toBe(3)
+        expect(handlers.every((span) => Option.getOrUndefined(span.parent) === server)).toBe(true)
+      }))
+
+    it.scoped("with a tracer installed, serve on a closed listener fails with SocketClosed, as its accept span does", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        yield* listener.close
+        const exit = yield* bound(Effect.exit(TcpListener.serve(listener, () => Effect.void).pipe(Effect.withTracer(tracer))))
+        expect(Exit.isFailure(exit) && Option.map(Cause.failureOption(exit.cause), (e) => e._tag)).toEqual(
+          Option.some("SocketClosed")
+        )
+        expect(spans.map((span) => span.name)).toEqual(["effect-netpoll.accept"])
+        const ended = spans[0]!.exit
+        expect(
+          ended !== undefined && Exit.isFailure(ended) &&
+            Option.map(Cause.failureOption(ended.cause), (e) => (e as { readonly _tag: string })._tag)
+        ).toEqual(Option.some("SocketClosed"))
+      }))
+  })
+})
