@@ -49,27 +49,34 @@ const once = (
   direction: netpoll.Direction,
   transfer: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
   syscall: "read" | "write",
-  buf: Uint8Array
+  buf: Uint8Array,
+  retry: Effect.Effect<number, NetError.NetError>
 ): Effect.Effect<number, NetError.NetError> => {
   const pollable = self.pollable
   if (pollable.closed) return Effect.fail(errno.closed(syscall, self.remote))
-  if (lockedByOther(direction)) return direction.waitTurn(retryOnce(self, direction, transfer, syscall, buf))
-  if (direction.mustWait) return direction.waitReady(retryOnce(self, direction, transfer, syscall, buf))
+  if (lockedByOther(direction)) return direction.waitTurn(retry)
+  if (direction.mustWait) return direction.waitReady(retry)
   direction.ready = false
   const n = transfer(pollable.fd, buf, 0, buf.length)
   direction.moved(n, buf.length)
   if (n >= 0) return Effect.succeed(metrics.transferred(syscall, n))
-  if (n === -errno.EAGAIN) return direction.waitReady(retryOnce(self, direction, transfer, syscall, buf))
+  if (n === -errno.EAGAIN) return direction.waitReady(retry)
   return Effect.fail(errno.fromErrno(n, syscall, self.remote))
 }
 
-const retryOnce = (
+/** The call as an effect, which is also what a woken fiber runs again. */
+const onceEffect = (
   self: TcpStreamImpl,
   direction: netpoll.Direction,
   transfer: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
   syscall: "read" | "write",
   buf: Uint8Array
-): Effect.Effect<number, NetError.NetError> => Effect.suspend(() => once(self, direction, transfer, syscall, buf))
+): Effect.Effect<number, NetError.NetError> => {
+  const call: Effect.Effect<number, NetError.NetError> = Effect.suspend(() =>
+    once(self, direction, transfer, syscall, buf, call)
+  )
+  return call
+}
 
 /**
  * One `readExact` or `writeAll`. It moves what it can at once; once part of the
@@ -182,13 +189,13 @@ class TcpStreamImpl implements TcpStream.TcpStream {
   }
 
   read(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
-    return buf.length === 0 ? closedOrZero(this, "read") : retryOnce(this, this.pollable.input, addon.read, "read", buf)
+    return buf.length === 0 ? closedOrZero(this, "read") : onceEffect(this, this.pollable.input, addon.read, "read", buf)
   }
 
   write(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
     return buf.length === 0
       ? closedOrZero(this, "write")
-      : retryOnce(this, this.pollable.output, addon.write, "write", buf)
+      : onceEffect(this, this.pollable.output, addon.write, "write", buf)
   }
 
   readExact(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
