@@ -100,7 +100,8 @@ export const layerUvPoll: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.
  *
  * Reads and writes update the byte counters with one synchronous call, never
  * with an Effect; `connect` and `accept` also run inside the spans
- * `effect-netpoll.connect` and `effect-netpoll.accept`.
+ * `effect-netpoll.connect` and `effect-netpoll.accept` when tracing is enabled
+ * and a tracer other than Effect's built-in one (which records nothing) is installed.
  *
  * - `bytesRead`, `bytesWritten` (`effect_netpoll_bytes_read`, `effect_netpoll_bytes_written`):
  *   bytes moved by `read`, `readExact`, `write`, `writeAll` and the adapters built on them.

@@ -88,7 +88,8 @@ export const bind: (
 
 /**
  * Accepts forever, running `handler` in a fiber of its own per connection with
- * the stream in a Scope of its own, closed when the handler ends.
+ * the stream in a Scope of its own, closed with the handler's exit when the
+ * handler ends; the stream closes right after the Scope's finalizers.
  *
  * - A handler's failure or defect is logged and ends only its connection.
  * - Transient accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED) are
