@@ -45,7 +45,10 @@ export declare namespace Netpoll {
     readonly backend: "epoll" | "uv_poll"
     /** How many fds this Netpoll owns right now (streams, clones, listeners). */
     readonly size: number
-    /** How many fibers are parked waiting for readiness right now. */
+    /**
+     * How many fibers are parked on a socket right now: waiting for readiness, or
+     * for their turn behind a `readExact` or `writeAll` that holds the direction.
+     */
     readonly waiting: number
   }
 }
