@@ -13,15 +13,12 @@ import * as Stream from "effect/Stream"
 import * as NetError from "../src/NetError.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { isOpen, openFds } from "./utils/fds.js"
+import { isOpen, loopTurns, openFds } from "./utils/fds.js"
 import { bound, bytes, echo, netServer, pair, readToEnd, text } from "./utils/peers.js"
 
 /** Waits until more than `base` fibers are parked on `netpoll`. */
 const awaitParked = (netpoll: Netpoll.Netpoll.Service, base: number) =>
   bound(Effect.repeat(Effect.sleep("1 millis"), { until: () => netpoll.waiting > base }), "parking")
-
-/** Lets libuv's close callbacks run before fds are counted. */
-const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
 
 /** Bytes whose value depends on their position, so that lost, doubled or reordered bytes show. */
 const pattern = (size: number): Uint8Array => {

@@ -11,7 +11,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { bound } from "./utils/peers.js"
-import { isOpen, openFds } from "./utils/fds.js"
+import { isOpen, loopTurns, openFds } from "./utils/fds.js"
 
 const ITERATIONS = 200
 
@@ -24,12 +24,6 @@ const awaitParked = (netpoll: Netpoll.Netpoll.Service, base: number, count = 1) 
     Effect.repeat(Effect.sleep("1 millis"), { until: () => netpoll.waiting >= base + count }),
     "parking"
   )
-
-/**
- * Lets the event loop turn twice, so that libuv's close callbacks (which free
- * poll handles and close an epoll fd) have run before fds are counted.
- */
-const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
 
 /** What a leak would change: open fds, fds owned by the Netpoll, parked fibers. */
 const snapshot = Effect.zipRight(

@@ -8,13 +8,13 @@ import * as Layer from "effect/Layer"
 import * as MetricKeyType from "effect/MetricKeyType"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import * as Tracer from "effect/Tracer"
 import * as Netpoll from "../src/Netpoll.js"
 import type * as SocketAddr from "../src/SocketAddr.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { openFds } from "./utils/fds.js"
+import { loopTurns, openFds } from "./utils/fds.js"
 import { bound, pair } from "./utils/peers.js"
+import { named, type RecordedSpan, recordingTracer } from "./utils/tracer.js"
 
 // Each test file runs in its own process (vitest.config.ts: pool "forks"), so the
 // global metric registry sees only this file's sockets, and the tests of a file
@@ -40,63 +40,6 @@ const delta = <A extends Record<string, number>>(before: A, after: A): A =>
 const closedPort = Effect.scoped(
   Effect.flatMap(TcpListener.bind("127.0.0.1:0"), (listener) => Effect.map(listener.localAddr, (a) => a.port))
 )
-
-/** Lets libuv run its close callbacks before fds are counted. */
-const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
-
-class RecordedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId: string
-  readonly traceId = "trace"
-  readonly attributes = new Map<string, unknown>()
-  status: Tracer.SpanStatus
-
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Tracer.Span["context"],
-    readonly links: ReadonlyArray<Tracer.SpanLink>,
-    startTime: bigint,
-    readonly kind: Tracer.SpanKind,
-    id: number,
-    readonly sampled: boolean
-  ) {
-    this.spanId = `span-${id}`
-    this.status = { _tag: "Started", startTime }
-  }
-
-  get exit(): Exit.Exit<unknown, unknown> | undefined {
-    return this.status._tag === "Ended" ? this.status.exit : undefined
-  }
-
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-
-  event(): void {}
-
-  addLinks(): void {}
-}
-
-/** A tracer that keeps every span it starts, in order; `sampled: false` as a sampler dropping them all. */
-const recordingTracer = (sampled = true) => {
-  const spans: Array<RecordedSpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const span = new RecordedSpan(name, parent, context, links, startTime, kind, spans.length + 1, sampled)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { spans, tracer }
-}
-
-const named = (spans: ReadonlyArray<RecordedSpan>, name: string) => spans.filter((span) => span.name === name)
 
 /** The tag of the error a span ended with, if it ended with one. */
 const failureTag = (span: RecordedSpan | undefined) =>

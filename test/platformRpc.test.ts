@@ -20,7 +20,7 @@ import * as Stream from "effect/Stream"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { openFds } from "./utils/fds.js"
+import { loopTurns, openFds } from "./utils/fds.js"
 import { bound } from "./utils/peers.js"
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { reason: Schema.String }) {}
@@ -132,9 +132,6 @@ for (const transport of transports) {
     )
   }
 }
-
-/** Lets the event loop turn twice, so libuv's close callbacks have run before fds are counted. */
-const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
 
 describe("resources", () => {
   layer(Netpoll.layer, { excludeTestServices: true })("@effect/rpc over effect-netpoll", (it) => {

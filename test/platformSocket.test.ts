@@ -17,7 +17,7 @@ import * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { openFds } from "./utils/fds.js"
+import { loopTurns, openFds } from "./utils/fds.js"
 import { bound, bytes, netServer, readToEnd, text } from "./utils/peers.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly chunk: string }> {}
@@ -47,9 +47,6 @@ const collect = (socket: Socket.Socket) =>
     })
     return chunks
   })
-
-/** Lets the event loop turn twice, so libuv's close callbacks have run before fds are counted. */
-const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
 
 /** A SocketServer handler that echoes each chunk back until the client's end of stream. */
 const echoHandler = (socket: Socket.Socket) =>

@@ -7,7 +7,7 @@ import * as Ref from "effect/Ref"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { openFds } from "./utils/fds.js"
+import { loopTurns, openFds } from "./utils/fds.js"
 import { bound, bytes, echo, text } from "./utils/peers.js"
 
 const CONNECTIONS = 2_000
@@ -20,9 +20,6 @@ const requireFdLimit = Effect.sync(() => {
     2 * CONNECTIONS + 500
   )
 })
-
-/** Lets the event loop turn twice, so that libuv's close callbacks have run before fds are counted. */
-const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
 
 
 const indices = Array.from({ length: CONNECTIONS }, (_, i) => i)

@@ -8,13 +8,13 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
-import * as Tracer from "effect/Tracer"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import * as metrics from "../src/internal/metrics.js"
-import { isOpen, openFds } from "./utils/fds.js"
+import { isOpen, loopTurns, openFds } from "./utils/fds.js"
 import { bound, bytes, echo, readToEnd } from "./utils/peers.js"
+import { recordingTracer } from "./utils/tracer.js"
 
 // How `serve` runs a connection: the handler's Scope, the stream's close, the
 // handler's exit, the accept spans. test/TcpListener.test.ts covers the rest.
@@ -31,58 +31,6 @@ const captureLogs = () => {
     entries.push({ level: logLevel.label, cause })
   })
   return { entries, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
-
-/** Lets libuv run its close callbacks before fds are counted. */
-const loopTurns = Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
-
-class RecordedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly traceId = "trace"
-  readonly sampled = true
-  readonly attributes = new Map<string, unknown>()
-  status: Tracer.SpanStatus
-
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Tracer.Span["context"],
-    readonly links: ReadonlyArray<Tracer.SpanLink>,
-    startTime: bigint,
-    readonly kind: Tracer.SpanKind,
-    readonly spanId: string
-  ) {
-    this.status = { _tag: "Started", startTime }
-  }
-
-  get exit(): Exit.Exit<unknown, unknown> | undefined {
-    return this.status._tag === "Ended" ? this.status.exit : undefined
-  }
-
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-
-  event(): void {}
-
-  addLinks(): void {}
-}
-
-const recordingTracer = () => {
-  const spans: Array<RecordedSpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const span = new RecordedSpan(name, parent, context, links, startTime, kind, `span-${spans.length + 1}`)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { spans, tracer }
 }
 
 layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
