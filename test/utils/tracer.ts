@@ -58,3 +58,13 @@ export const recordingTracer = (sampled = true) => {
 }
 
 export const named = (spans: ReadonlyArray<RecordedSpan>, name: string) => spans.filter((span) => span.name === name)
+
+/** A connect or accept span's attributes for a connection on 127.0.0.1. */
+export const loopbackAttributes = (serverPort: number, peerPort: number) => ({
+  "network.transport": "tcp",
+  "server.address": "127.0.0.1",
+  "server.port": serverPort,
+  "network.peer.address": "127.0.0.1",
+  "network.peer.port": peerPort,
+  "network.type": "ipv4"
+})
