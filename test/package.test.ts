@@ -17,6 +17,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const { version } = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as { readonly version: string }
 
 /** Packing compiles the addon and the consumer install may hit the registry: be generous. */
 const WAIT = "280 seconds"
@@ -113,7 +114,7 @@ describe("package", () => {
 
       yield* run("npm", ["pack", "--pack-destination", out], source)
       const tarballs = Fs.readdirSync(out).filter((name) => name.endsWith(".tgz"))
-      expect(tarballs).toEqual(["effect-netpoll-0.1.0.tgz"])
+      expect(tarballs).toEqual([`effect-netpoll-${version}.tgz`])
       const tarball = Path.join(out, tarballs[0]!)
 
       const entries = (yield* run("tar", ["tzf", tarball], dir)).split("\n").filter((line) => line !== "")
