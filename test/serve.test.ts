@@ -154,6 +154,49 @@ layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
       }))
   })
 
+  describe("slots and failures", () => {
+    it.effect("a handler that ends while the accept loop yields between its slot check and its wait still frees the slot", () =>
+      Effect.gen(function*() {
+        // A small yield budget makes the serve fiber yield at every point of its loop in turn.
+        const stalled: Array<number> = []
+        for (let budget = 10; budget <= 30; budget++) {
+          const served = yield* Effect.scoped(Effect.gen(function*() {
+            const listener = yield* TcpListener.bind("127.0.0.1:0")
+            const addr = yield* listener.localAddr
+            yield* Effect.forkScoped(
+              TcpListener.serve(listener, () => Effect.yieldNow(), { maxConnections: 1 }).pipe(
+                Effect.withMaxOpsBeforeYield(budget)
+              )
+            )
+            for (let i = 0; i < 20; i++) {
+              const eof = yield* Effect.scoped(Effect.flatMap(TcpStream.connect(addr), (c) => c.read(new Uint8Array(1)))).pipe(
+                Effect.timeout("5 seconds"),
+                Effect.option
+              )
+              if (eof._tag === "None") return false
+            }
+            return true
+          }))
+          if (!served) stalled.push(budget)
+        }
+        expect(stalled).toEqual([])
+      }), { timeout: 240_000 })
+
+    it.scoped("a handler whose finalizer dies is logged as failed, and its stream still closes", () =>
+      Effect.gen(function*() {
+        const { entries, layer: logs } = captureLogs()
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const addr = yield* listener.localAddr
+        const kaput = new Error("finalizer kaput")
+        yield* Effect.forkScoped(
+          TcpListener.serve(listener, () => Effect.addFinalizer(() => Effect.die(kaput))).pipe(Effect.provide(logs))
+        )
+        const client = yield* bound(TcpStream.connect(addr))
+        expect(yield* bound(client.read(new Uint8Array(1)))).toBe(0)
+        expect(entries.map((entry) => [entry.level, [...Cause.defects(entry.cause)]])).toEqual([["ERROR", [kaput]]])
+      }))
+  })
+
   describe("spans", () => {
     it.effect("a span is made only for a tracer that records it: not under Effect's native tracer, nor with tracing off", () =>
       Effect.gen(function*() {

@@ -192,6 +192,8 @@ class Server<E, R> {
     if (this.max !== undefined && this.active >= this.max) {
       // No canceller: an interrupted loop is not resumed, and a late call is a no-op.
       return Effect.async<never, NetError.NetError>((resume) => {
+        // A handler may have ended while the fiber yielded between the check and here.
+        if (this.active < this.max!) return resume(this.loop)
         this.slotFreed = () => resume(this.loop)
       })
     }
@@ -239,13 +241,17 @@ class Server<E, R> {
     this.active++
     const fiber = Runtime.runFork(
       runtime,
-      Effect.matchCauseEffect(Effect.interruptible(handled), {
-        onFailure: (cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Scope.close(scope, Exit.failCause(cause))
-            : Effect.zipRight(Effect.logError("connection handler failed", cause), Scope.close(scope, Exit.failCause(cause))),
-        onSuccess: () => Scope.close(scope, Exit.void)
-      }) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
+      Effect.flatMap(Effect.exit(Effect.interruptible(handled)), (exit) =>
+        Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) => {
+          // The handler's finalizers are its code too: their failure is logged with its own.
+          const cause = Cause.sequential(
+            Exit.isFailure(exit) ? exit.cause : Cause.empty,
+            Exit.isFailure(closed) ? closed.cause : Cause.empty
+          )
+          return Cause.isEmpty(cause) || Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.logError("connection handler failed", cause)
+        })) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
     )
     this.handlers.add(fiber)
     // The stream closes after the handler's own finalizers, then the slot frees.
