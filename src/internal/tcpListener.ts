@@ -166,6 +166,22 @@ const MAX_BACKOFF = Duration.seconds(1)
  * it inside the fiber would copy the fiber's refs and push several frames), a
  * Scope, one frame around the handler and one observer.
  */
+/**
+ * Closes a connection's Scope with its handler's exit and logs a failure: the
+ * handler's own, or its finalizers' (which are its code too). Interruption is
+ * not logged.
+ */
+const closeConnection = (scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) => {
+    const cause = Cause.sequential(
+      Exit.isFailure(exit) ? exit.cause : Cause.empty,
+      Exit.isFailure(closed) ? closed.cause : Cause.empty
+    )
+    return Cause.isEmpty(cause) || Cause.isInterruptedOnly(cause)
+      ? Effect.void
+      : Effect.logError("connection handler failed", cause)
+  })
+
 class Server<E, R> {
   readonly handlers = new Set<Fiber.RuntimeFiber<void, never>>()
   /** Connections being handled; with `max`, the loop accepts only below it. */
@@ -241,17 +257,11 @@ class Server<E, R> {
     this.active++
     const fiber = Runtime.runFork(
       runtime,
-      Effect.flatMap(Effect.exit(Effect.interruptible(handled)), (exit) =>
-        Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) => {
-          // The handler's finalizers are its code too: their failure is logged with its own.
-          const cause = Cause.sequential(
-            Exit.isFailure(exit) ? exit.cause : Cause.empty,
-            Exit.isFailure(closed) ? closed.cause : Cause.empty
-          )
-          return Cause.isEmpty(cause) || Cause.isInterruptedOnly(cause)
-            ? Effect.void
-            : Effect.logError("connection handler failed", cause)
-        })) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
+      // One frame while the handler runs (an idle connection keeps it): the rest comes after.
+      Effect.matchCauseEffect(Effect.interruptible(handled), {
+        onFailure: (cause) => closeConnection(scope, Exit.failCause(cause)),
+        onSuccess: () => closeConnection(scope, Exit.void)
+      }) as Effect.Effect<void, never, Exclude<R, Scope.Scope>>
     )
     this.handlers.add(fiber)
     // The stream closes after the handler's own finalizers, then the slot frees.
