@@ -59,12 +59,12 @@ export declare namespace Netpoll {
  * microtask: the fibers woken by a readiness batch all resume inside the
  * poller's callback, before Node returns to the event loop.
  *
- * Effect's default scheduler (since effect 3.20) keeps a run queue, and a
- * microtask, per fiber, so that each fiber resumes in the AsyncLocalStorage
- * context it was scheduled from; this one does not keep those contexts apart,
- * as Effect's scheduler did before 3.20. Fibers keep Effect's scheduling
- * priorities and yield points (`Scheduler.defaultShouldYield`), and after 2048
- * microtask rounds in a row the queue waits for a macrotask turn, as Effect's does.
+ * It is Effect's own `MixedScheduler` with one shared run queue: Effect's
+ * default scheduler (since effect 3.20) keeps a run queue, and a microtask, per
+ * fiber, so that each fiber resumes in the AsyncLocalStorage context it was
+ * scheduled from; this one does not keep those contexts apart, as Effect's
+ * scheduler did before 3.20. Priorities, yield points and the macrotask turn
+ * after 2048 microtask rounds in a row are Effect's.
  * A program that needs the default back runs under
  * `Effect.withScheduler(Scheduler.defaultScheduler)`.
  *
