@@ -7,7 +7,7 @@
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
-/** Readiness bits delivered in poll batches. Errors and hang-ups set all three. */
+/** Readiness bits delivered in poll batches. Errors and hang-ups set both; see HANGUP. */
 export const READABLE = 1
 export const WRITABLE = 2
 /**

@@ -12,6 +12,9 @@ import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } f
 
 /** Pairs of (token, events) handed over per wake-up. */
 const BATCH_PAIRS = 1024
+/** The batch's control words (see native.ts `CONTROL_WORDS`), after its pairs. */
+const IN_CALLBACK = BATCH_PAIRS * 2
+const PARKED = BATCH_PAIRS * 2 + 1
 
 type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
 
@@ -21,7 +24,6 @@ type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
  * so a fiber interrupted before it resumes has done nothing.
  */
 class Parked {
-  settled = false
   constructor(
     readonly direction: Direction,
     readonly state: FiberState,
@@ -49,7 +51,7 @@ export class FiberState {
     const parked = this.parked
     if (parked !== undefined) {
       this.parked = undefined
-      if (!parked.settled) parked.direction.remove(parked)
+      parked.direction.remove(parked)
     }
   }
 
@@ -129,9 +131,20 @@ export class Direction {
     return this.drained && !this.ready && !this.hungUp
   }
 
-  /** Records what a syscall's result says of the buffer (`n` of `length` moved). */
-  moved(n: number, length: number): void {
+  /**
+   * Runs one read or write of `buf[offset, offset + length)`: clears the latch
+   * first, and records what the result says of the buffer.
+   */
+  transfer(
+    syscall: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
+    buf: Uint8Array,
+    offset: number,
+    length: number
+  ): number {
+    this.ready = false
+    const n = syscall(this.pollable.fd, buf, offset, length)
     this.drained = n === -errno.EAGAIN || (n > 0 && n < length)
+    return n
   }
 
   /**
@@ -176,7 +189,7 @@ export class Direction {
     this.wake(undefined)
   }
 
-  /** Forgets a stale park. */
+  /** Forgets a stale park; a no-op for one already woken. */
   remove(parked: Parked): void {
     if (this.first === parked) {
       this.first = this.rest?.shift()
@@ -185,7 +198,6 @@ export class Direction {
       if (index < 0) return
       this.rest!.splice(index, 1)
     }
-    parked.settled = true
     const pollable = this.pollable
     pollable.poller.unpark()
     pollable.poller.rearm(pollable)
@@ -203,7 +215,6 @@ export class Direction {
   }
 
   private resume(parked: Parked, failure: Effect.Effect<never, NetError.SocketClosed> | undefined): void {
-    parked.settled = true
     if (parked.state.parked === parked) parked.state.parked = undefined
     this.pollable.poller.unpark()
     parked.resume(failure ?? parked.retry)
@@ -274,8 +285,6 @@ export class Poller implements Netpoll.Netpoll.Service {
   readonly backend: "epoll" | "uv_poll"
   private readonly handle: PollerHandle
   private readonly batch = new Int32Array(BATCH_PAIRS * 2 + CONTROL_WORDS)
-  private readonly inCallback = BATCH_PAIRS * 2
-  private readonly parkedWord = BATCH_PAIRS * 2 + 1
   private readonly byToken = new Map<number, Pollable>()
   private nextToken = 1
   private parked = 0
@@ -338,17 +347,17 @@ export class Poller implements Netpoll.Netpoll.Service {
     if (this.backend === "uv_poll") {
       addon.pollerArm(this.handle, pollable.fd, pollable.interest)
     } else {
-      this.batch[this.parkedWord] = this.parked + 1
-      if (this.parked === 0 && this.batch[this.inCallback] === 0) addon.pollerRef(this.handle, true)
+      this.batch[PARKED] = this.parked + 1
+      if (this.parked === 0 && this.batch[IN_CALLBACK] === 0) addon.pollerRef(this.handle, true)
     }
     this.parked++
   }
 
   unpark(): void {
-    if (--this.parked === 0 && this.backend === "epoll" && this.batch[this.inCallback] === 0) {
+    if (--this.parked === 0 && this.backend === "epoll" && this.batch[IN_CALLBACK] === 0) {
       addon.pollerRef(this.handle, false)
     }
-    this.batch[this.parkedWord] = this.parked
+    this.batch[PARKED] = this.parked
   }
 
   /**

@@ -56,9 +56,7 @@ const once = (
   if (pollable.closed) return Effect.fail(errno.closed(syscall, self.remote))
   if (lockedByOther(direction)) return direction.waitTurn(retry)
   if (direction.mustWait) return direction.waitReady(retry)
-  direction.ready = false
-  const n = transfer(pollable.fd, buf, 0, buf.length)
-  direction.moved(n, buf.length)
+  const n = direction.transfer(transfer, buf, 0, buf.length)
   if (n >= 0) return Effect.succeed(metrics.transferred(syscall, n))
   if (n === -errno.EAGAIN) return direction.waitReady(retry)
   return Effect.fail(errno.fromErrno(n, syscall, self.remote))
@@ -81,9 +79,8 @@ const onceEffect = (
 /**
  * One `readExact` or `writeAll`. It moves what it can at once; once part of the
  * message has moved and the socket would block, it locks the direction until
- * its end, so that no other call's bytes land inside the message. A call that
- * is interrupted while it holds the lock leaves it to its fiber's next call or
- * end (see `netpoll.FiberState`).
+ * its end, so that no other call's bytes land inside the message; the lock is
+ * released when the call ends, however it ends.
  */
 class Transfer {
   private done = 0
@@ -109,10 +106,7 @@ class Transfer {
     if (this.owner === undefined && lockedByOther(direction)) return direction.waitTurn(this.retry)
     while (this.done < buf.length) {
       if (direction.mustWait) return this.park()
-      direction.ready = false
-      const length = buf.length - this.done
-      const n = this.transfer(pollable.fd, buf, this.done, length)
-      direction.moved(n, length)
+      const n = direction.transfer(this.transfer, buf, this.done, buf.length - this.done)
       if (n > 0) {
         this.done += metrics.transferred(this.syscall, n)
       } else if (n === 0) {
