@@ -75,3 +75,24 @@ export const roundTrips = <C, E, R>(
     })
     return { ...window.stop(), operations: connections * rounds }
   })
+
+/**
+ * `accept`: short-lived connections, `acceptConcurrency` at a time, each one
+ * opened and read to its end by `receive`, which returns the bytes it got
+ * (the server sends exactly one before closing).
+ */
+export const shortConnections = <E, R>(
+  params: Params,
+  receive: Effect.Effect<number, E, R | Scope.Scope>
+): Effect.Effect<ClientReport, E, Exclude<R, Scope.Scope>> =>
+  Effect.gen(function*() {
+    const window = startWindow()
+    yield* Effect.forEach(
+      Array.from({ length: params.acceptConnections }),
+      () =>
+        Effect.flatMap(Effect.scoped(receive), (received) =>
+          received === 1 ? Effect.void : Effect.dieMessage(`expected 1 byte before EOF, got ${received}`)),
+      { concurrency: params.acceptConcurrency, discard: true }
+    )
+    return { ...window.stop(), operations: params.acceptConnections }
+  })

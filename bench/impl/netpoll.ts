@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import { roundTrips, runServer, type Tally } from "../effectHarness.js"
+import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
 import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
@@ -84,23 +84,18 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
         yield* stream.readExact(reply)
         return { ...window.stop(), operations: params.bulkBytes }
       }
-      case "accept": {
-        const window = startWindow()
-        yield* Effect.forEach(
-          Array.from({ length: params.acceptConnections }),
-          () =>
-            Effect.gen(function*() {
-              const stream = yield* connect(port)
-              const buf = new Uint8Array(2)
-              let received = 0
-              let n: number
-              while ((n = yield* stream.read(buf)) > 0) received += n
-              if (received !== 1) return yield* Effect.dieMessage(`expected 1 byte before EOF, got ${received}`)
-            }).pipe(Effect.scoped),
-          { concurrency: params.acceptConcurrency, discard: true }
+      case "accept":
+        return yield* shortConnections(
+          params,
+          Effect.gen(function*() {
+            const stream = yield* connect(port)
+            const buf = new Uint8Array(2)
+            let received = 0
+            let n: number
+            while ((n = yield* stream.read(buf)) > 0) received += n
+            return received
+          })
         )
-        return { ...window.stop(), operations: params.acceptConnections }
-      }
     }
   })
 

@@ -8,7 +8,7 @@ import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type * as Socket from "@effect/platform/Socket"
 import { Deferred, Effect, Exit, Queue } from "effect"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import { roundTrips, runServer, type Tally } from "../effectHarness.js"
+import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
 import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
@@ -108,24 +108,19 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
         if (reply.length !== 1) return yield* Effect.dieMessage("bad ack")
         return { ...window.stop(), operations: params.bulkBytes }
       }
-      case "accept": {
-        const window = startWindow()
-        yield* Effect.forEach(
-          Array.from({ length: params.acceptConnections }),
-          () =>
-            Effect.gen(function*() {
-              const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port, noDelay: true })
-              let received = 0
-              // `run` returns at end of stream.
-              yield* socket.run((chunk) => {
-                received += chunk.length
-              })
-              if (received !== 1) return yield* Effect.dieMessage(`expected 1 byte before EOF, got ${received}`)
-            }).pipe(Effect.scoped),
-          { concurrency: params.acceptConcurrency, discard: true }
+      case "accept":
+        return yield* shortConnections(
+          params,
+          Effect.gen(function*() {
+            const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port, noDelay: true })
+            let received = 0
+            // `run` returns at end of stream.
+            yield* socket.run((chunk) => {
+              received += chunk.length
+            })
+            return received
+          })
         )
-        return { ...window.stop(), operations: params.acceptConnections }
-      }
     }
   })
 
