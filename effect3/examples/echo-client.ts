@@ -7,7 +7,7 @@
  * 127.0.0.1:7007. Without lines it sends a default set.
  */
 import { Effect } from "effect"
-import { Netpoll, TcpStream } from "effect-netpoll"
+import { Netpoll, TcpStream } from "effect-netpoll/effect3"
 import { runMain } from "./runMain.js"
 
 const address = process.argv[2] ?? process.env.ECHO_ADDR ?? "127.0.0.1:7007"

@@ -7,7 +7,7 @@ import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as errno from "./errno.js"
 import * as metrics from "./metrics.js"
-import { addon, READABLE, WRITABLE } from "./native.js"
+import { addon, READABLE, WRITABLE } from "../../../dist/core/native.js"
 import * as netpoll from "./netpoll.js"
 import * as socketAddr from "./socketAddr.js"
 

@@ -11,7 +11,7 @@
  * does; a malformed one fails with HttpError. http:// only: no TLS here.
  */
 import { Data, Effect } from "effect"
-import { Netpoll, TcpStream } from "effect-netpoll"
+import { Netpoll, TcpStream } from "effect-netpoll/effect3"
 import { runMain } from "./runMain.js"
 
 class HttpError extends Data.TaggedError("HttpError")<{ readonly message: string }> {}

@@ -20,7 +20,7 @@
  * line, but then every sender would wait for the slowest reader.
  */
 import { Chunk, Effect, HashSet, PubSub, Queue, Ref } from "effect"
-import { Netpoll, TcpListener, type TcpStream } from "effect-netpoll"
+import { Netpoll, TcpListener, type TcpStream } from "effect-netpoll/effect3"
 import { runMain } from "./runMain.js"
 
 const address = process.argv[2] ?? process.env.CHAT_ADDR ?? "127.0.0.1:7009"

@@ -8,7 +8,7 @@
  * It exits by itself when done, with code 0 if every check passed.
  */
 import { Data, Effect } from "effect"
-import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+import { Netpoll, TcpListener, TcpStream } from "effect-netpoll/effect3"
 import { runMain } from "./runMain.js"
 
 const clients = Number(process.env.DEMO_CLIENTS ?? 200)

@@ -8,7 +8,7 @@ import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import * as errno from "./errno.js"
 import * as metrics from "./metrics.js"
-import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
+import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } from "../../../dist/core/native.js"
 
 /** Pairs of (token, events) handed over per wake-up. */
 const BATCH_PAIRS = 1024

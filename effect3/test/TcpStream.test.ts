@@ -10,7 +10,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as SocketAddr from "../src/SocketAddr.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { addon } from "../src/internal/native.js"
+import { addon } from "../../dist/core/native.js"
 import { isOpen } from "./utils/fds.js"
 import { bound, bytes, netServer, pair, readToEnd, text } from "./utils/peers.js"
 

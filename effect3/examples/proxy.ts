@@ -12,7 +12,7 @@
  * half-close travels through the proxy as it would over a direct connection.
  */
 import { Effect } from "effect"
-import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+import { Netpoll, TcpListener, TcpStream } from "effect-netpoll/effect3"
 import { runMain } from "./runMain.js"
 
 const listenAddress = process.argv[2] ?? process.env.PROXY_LISTEN ?? "127.0.0.1:7008"

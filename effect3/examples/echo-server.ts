@@ -8,7 +8,7 @@
  * `serve` interrupts every handler and closes every connection.
  */
 import { Effect } from "effect"
-import { Netpoll, TcpListener, type TcpStream } from "effect-netpoll"
+import { Netpoll, TcpListener, type TcpStream } from "effect-netpoll/effect3"
 import { runMain } from "./runMain.js"
 
 const address = process.argv[2] ?? process.env.ECHO_ADDR ?? "127.0.0.1:7007"

@@ -1,11 +1,11 @@
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as Package from "effect-netpoll"
-import * as NetError from "effect-netpoll/NetError"
-import * as Netpoll from "effect-netpoll/Netpoll"
-import * as SocketAddr from "effect-netpoll/SocketAddr"
-import * as TcpListener from "effect-netpoll/TcpListener"
-import * as TcpStream from "effect-netpoll/TcpStream"
+import * as Package from "effect-netpoll/effect3"
+import * as NetError from "effect-netpoll/effect3/NetError"
+import * as Netpoll from "effect-netpoll/effect3/Netpoll"
+import * as SocketAddr from "effect-netpoll/effect3/SocketAddr"
+import * as TcpListener from "effect-netpoll/effect3/TcpListener"
+import * as TcpStream from "effect-netpoll/effect3/TcpStream"
 import { describe, expect, it } from "tstyche"
 
 // These imports go through package.json "exports", which point at dist/*.d.ts:
@@ -30,10 +30,10 @@ describe("package exports", () => {
   })
 
   it("internal modules are not importable", async () => {
-    // @ts-expect-error Cannot find module 'effect-netpoll/internal/native'
-    await import("effect-netpoll/internal/native")
-    // @ts-expect-error Cannot find module 'effect-netpoll/internal/errno.js'
-    await import("effect-netpoll/internal/errno.js")
+    // @ts-expect-error Cannot find module 'effect-netpoll/effect3/internal/native'
+    await import("effect-netpoll/effect3/internal/native")
+    // @ts-expect-error Cannot find module 'effect-netpoll/effect3/internal/errno.js'
+    await import("effect-netpoll/effect3/internal/errno.js")
     // @ts-expect-error Cannot find module 'effect-netpoll/dist/internal/native.js'
     await import("effect-netpoll/dist/internal/native.js")
     // @ts-expect-error Cannot find module 'effect-netpoll/src/TcpStream'

@@ -10,7 +10,7 @@
  * read back. It deletes its keys before it exits.
  */
 import { Data, Effect } from "effect"
-import { Netpoll, TcpStream } from "effect-netpoll"
+import { Netpoll, TcpStream } from "effect-netpoll/effect3"
 import { concat, decodeReply, encodeCommand, ProtocolError, RedisError, show } from "./resp.js"
 import { runMain } from "./runMain.js"
 

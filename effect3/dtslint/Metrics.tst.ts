@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as MetricState from "effect/MetricState"
 import { describe, expect, it } from "tstyche"
-import * as Published from "effect-netpoll/Netpoll"
+import * as Published from "effect-netpoll/effect3/Netpoll"
 import * as Netpoll from "../src/Netpoll.js"
 
 describe("Netpoll.metrics", () => {

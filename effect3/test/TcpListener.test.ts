@@ -17,7 +17,7 @@ import * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { addon } from "../src/internal/native.js"
+import { addon } from "../../dist/core/native.js"
 import { isOpen } from "./utils/fds.js"
 import { bound, bytes, echo } from "./utils/peers.js"
 

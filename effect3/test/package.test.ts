@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 
-const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../..")
 const { version } = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as { readonly version: string }
 
 /** Packing compiles the addon and the consumer install may hit the registry: be generous. */
@@ -58,8 +58,8 @@ const tempDir = Effect.acquireRelease(
 /** What the consumer runs; prints one JSON line of findings. */
 const consumerScript = `
 import { Effect } from "effect"
-import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
-import * as TcpStreamModule from "effect-netpoll/TcpStream"
+import { Netpoll, TcpListener, TcpStream } from "effect-netpoll/effect3"
+import * as TcpStreamModule from "effect-netpoll/effect3/TcpStream"
 import { createRequire } from "node:module"
 
 const require = createRequire(import.meta.url)
@@ -88,8 +88,8 @@ const echo = Effect.gen(function*() {
 
 console.log(JSON.stringify({
   addon: require("node-gyp-build").path(packageDir).slice(packageDir.length),
-  requireInternal: await code(() => require.resolve("effect-netpoll/internal/native")),
-  importInternal: await code(() => import("effect-netpoll/internal/native.js")),
+  requireInternal: await code(() => require.resolve("effect-netpoll/effect3/internal/native")),
+  importInternal: await code(() => import("effect-netpoll/effect3/internal/native.js")),
   subpathIsRoot: TcpStreamModule.connect === TcpStream.connect,
   echo: await Effect.runPromise(echo)
 }))
@@ -105,11 +105,14 @@ describe("package", () => {
 
       // A copy without build outputs; node_modules (tsc, prebuildify) is shared read-only.
       const skip = new Set(["node_modules", "build", "dist", "prebuilds", ".git"])
+      const lines = [root, Path.join(root, "effect3")]
       Fs.cpSync(root, source, {
         recursive: true,
-        filter: (from) => Path.dirname(from) !== root || !skip.has(Path.basename(from))
+        filter: (from) => !lines.includes(Path.dirname(from)) || !skip.has(Path.basename(from))
       })
-      Fs.symlinkSync(Path.join(root, "node_modules"), Path.join(source, "node_modules"), "dir")
+      for (const line of ["", "effect3"]) {
+        Fs.symlinkSync(Path.join(root, line, "node_modules"), Path.join(source, line, "node_modules"), "dir")
+      }
       Fs.mkdirSync(out)
 
       yield* run("npm", ["pack", "--pack-destination", out], source)
@@ -120,13 +123,13 @@ describe("package", () => {
       const entries = (yield* run("tar", ["tzf", tarball], dir)).split("\n").filter((line) => line !== "")
       const prebuild = `prebuilds/${process.platform}-${process.arch}/effect-netpoll.node`
       const nativeSources = Fs.readdirSync(Path.join(root, "native")).map((name) => `native/${name}`)
-      expect(entries.filter((entry) => !entry.startsWith("package/dist/")).sort()).toEqual(
+      expect(entries.filter((entry) => !/^package\/(effect3\/)?dist\//.test(entry)).sort()).toEqual(
         ["README.md", "binding.gyp", "package.json", prebuild, ...nativeSources].map((file) => `package/${file}`)
           .sort()
       )
       for (const module of ["index", "Netpoll", "TcpStream", "TcpListener", "SocketAddr", "NetError"]) {
-        expect(entries).toContain(`package/dist/${module}.js`)
-        expect(entries).toContain(`package/dist/${module}.d.ts`)
+        expect(entries).toContain(`package/effect3/dist/${module}.js`)
+        expect(entries).toContain(`package/effect3/dist/${module}.d.ts`)
       }
 
       Fs.mkdirSync(consumer)
@@ -136,7 +139,7 @@ describe("package", () => {
       )
       yield* run(
         "npm",
-        ["install", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund", tarball, "effect@3"],
+        ["install", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund", tarball, "effect@3", "@effect/platform@0.97"],
         consumer
       )
       expect(Fs.existsSync(Path.join(consumer, "node_modules", "effect-netpoll", "build"))).toBe(false)
