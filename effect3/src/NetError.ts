@@ -6,6 +6,7 @@
  */
 import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
+import * as errno from "../../dist/core/errno.js"
 
 /**
  * @since 0.1.0
@@ -31,20 +32,7 @@ export declare namespace NetError {
    * @since 0.1.0
    * @category models
    */
-  export interface Fields {
-    readonly syscall?: string | undefined
-    readonly errno?: string | undefined
-    readonly address?: string | undefined
-  }
-}
-
-const describe = (self: NetError.Fields, what: string): string => {
-  const where = self.syscall === undefined
-    ? (self.address ?? "")
-    : self.address === undefined
-    ? self.syscall
-    : `${self.syscall} ${self.address}`
-  return where === "" ? what : `${where}: ${what}`
+  export interface Fields extends errno.Fields {}
 }
 
 /**
@@ -56,7 +44,7 @@ const describe = (self: NetError.Fields, what: string): string => {
 export class ConnectionRefused extends Data.TaggedError("ConnectionRefused")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "connection refused")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -69,7 +57,7 @@ export class ConnectionRefused extends Data.TaggedError("ConnectionRefused")<Net
 export class ConnectionReset extends Data.TaggedError("ConnectionReset")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "connection reset by peer")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -82,7 +70,7 @@ export class ConnectionReset extends Data.TaggedError("ConnectionReset")<NetErro
 export class ConnectionAborted extends Data.TaggedError("ConnectionAborted")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "connection aborted")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -95,7 +83,7 @@ export class ConnectionAborted extends Data.TaggedError("ConnectionAborted")<Net
 export class BrokenPipe extends Data.TaggedError("BrokenPipe")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "broken pipe")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -109,7 +97,7 @@ export class BrokenPipe extends Data.TaggedError("BrokenPipe")<NetError.Fields> 
 export class TimedOut extends Data.TaggedError("TimedOut")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "timed out")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -122,7 +110,7 @@ export class TimedOut extends Data.TaggedError("TimedOut")<NetError.Fields> {
 export class AddressInUse extends Data.TaggedError("AddressInUse")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "address already in use")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -135,7 +123,7 @@ export class AddressInUse extends Data.TaggedError("AddressInUse")<NetError.Fiel
 export class AddressNotAvailable extends Data.TaggedError("AddressNotAvailable")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "address not available")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -148,7 +136,7 @@ export class AddressNotAvailable extends Data.TaggedError("AddressNotAvailable")
 export class NetworkUnreachable extends Data.TaggedError("NetworkUnreachable")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "network is unreachable")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -161,7 +149,7 @@ export class NetworkUnreachable extends Data.TaggedError("NetworkUnreachable")<N
 export class HostUnreachable extends Data.TaggedError("HostUnreachable")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "no route to host")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -174,7 +162,7 @@ export class HostUnreachable extends Data.TaggedError("HostUnreachable")<NetErro
 export class HostNotFound extends Data.TaggedError("HostNotFound")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "host not found")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -187,7 +175,7 @@ export class HostNotFound extends Data.TaggedError("HostNotFound")<NetError.Fiel
 export class InvalidAddress extends Data.TaggedError("InvalidAddress")<NetError.Fields & { readonly reason: string }> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, `invalid address: ${this.reason}`)
+    return errno.message(this._tag, this)
   }
 }
 
@@ -200,7 +188,7 @@ export class InvalidAddress extends Data.TaggedError("InvalidAddress")<NetError.
 export class SocketClosed extends Data.TaggedError("SocketClosed")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, "use of closed network connection")
+    return errno.message(this._tag, this)
   }
 }
 
@@ -214,7 +202,7 @@ export class SocketClosed extends Data.TaggedError("SocketClosed")<NetError.Fiel
 export class UnexpectedEof extends Data.TaggedError("UnexpectedEof")<NetError.Fields & { readonly bytesRead: number }> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, `unexpected end of stream after ${this.bytesRead} bytes`)
+    return errno.message(this._tag, this)
   }
 }
 
@@ -227,7 +215,7 @@ export class UnexpectedEof extends Data.TaggedError("UnexpectedEof")<NetError.Fi
 export class SystemError extends Data.TaggedError("SystemError")<NetError.Fields> {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return describe(this, this.errno ?? "system error")
+    return errno.message(this._tag, this)
   }
 }
 

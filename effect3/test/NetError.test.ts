@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as coreErrno from "../../dist/core/errno.js"
 import * as errno from "../src/internal/errno.js"
 import * as NetError from "../src/NetError.js"
 
@@ -158,8 +159,8 @@ describe("errno mapping (internal/errno)", () => {
     return -n
   }
 
-  it("fromErrno gives ConnectionRefused for -ECONNREFUSED, with syscall, errno and address", () => {
-    const error = errno.fromErrno(-E.ECONNREFUSED, "connect", "1.2.3.4:5")
+  it("fromCode gives ConnectionRefused for -ECONNREFUSED, with syscall, errno and address", () => {
+    const error = errno.fromCode(-E.ECONNREFUSED, "connect", "1.2.3.4:5")
     expect(error._tag).toBe("ConnectionRefused")
     expect(error).toBeInstanceOf(NetError.ConnectionRefused)
     expect(error.errno).toBe("ECONNREFUSED")
@@ -169,8 +170,8 @@ describe("errno mapping (internal/errno)", () => {
     expect(NetError.isNetError(error)).toBe(true)
   })
 
-  it("fromErrno without an address leaves address out", () => {
-    const error = errno.fromErrno(-E.ECONNRESET, "read")
+  it("fromCode without an address leaves address out", () => {
+    const error = errno.fromCode(-E.ECONNRESET, "read")
     expect(error._tag).toBe("ConnectionReset")
     expect(error.address).toBe(undefined)
     expect(error.message).toBe("read: connection reset by peer")
@@ -178,7 +179,7 @@ describe("errno mapping (internal/errno)", () => {
 
   it("every mapped errno gives its tag", () => {
     for (const [name, tag] of mapped) {
-      const error = errno.fromErrno(code(name), "connect", "127.0.0.1:80")
+      const error = errno.fromCode(code(name), "connect", "127.0.0.1:80")
       expect([name, error._tag, error.errno, error.syscall, error.address]).toEqual([
         name,
         tag,
@@ -191,14 +192,14 @@ describe("errno mapping (internal/errno)", () => {
 
   it("an unmapped errno gives SystemError naming it", () => {
     for (const name of ["EMFILE", "ENFILE", "ENOBUFS", "EINVAL", "EBADF", "EACCES"]) {
-      const error = errno.fromErrno(code(name), "accept")
+      const error = errno.fromCode(code(name), "accept")
       expect([name, error._tag, error.errno, error.syscall]).toEqual([name, "SystemError", name, "accept"])
       expect(error.message).toContain(name)
     }
   })
 
   it("an errno unknown to the platform still gives a SystemError", () => {
-    const error = errno.fromErrno(-9999, "read")
+    const error = errno.fromCode(-9999, "read")
     expect(error._tag).toBe("SystemError")
     expect(error.syscall).toBe("read")
     expect(typeof error.errno).toBe("string")
@@ -206,10 +207,10 @@ describe("errno mapping (internal/errno)", () => {
 
   it("isTransientAccept is true for EMFILE, ENFILE, ENOBUFS, ENOMEM and ECONNABORTED only", () => {
     for (const name of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "ECONNABORTED"]) {
-      expect([name, errno.isTransientAccept(code(name))]).toEqual([name, true])
+      expect([name, coreErrno.isTransientAccept(code(name))]).toEqual([name, true])
     }
     for (const name of ["ECONNREFUSED", "ECONNRESET", "EINVAL", "EBADF", "EAGAIN", "ENOTSOCK", "EOPNOTSUPP"]) {
-      expect([name, errno.isTransientAccept(code(name))]).toEqual([name, false])
+      expect([name, coreErrno.isTransientAccept(code(name))]).toEqual([name, false])
     }
   })
 

@@ -10,6 +10,8 @@ import * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
+import * as attributes from "../../../dist/core/attributes.js"
+import type { Hooks } from "../../../dist/core/poller.js"
 import * as socketAddr from "./socketAddr.js"
 
 export const bytesRead = Metric.counter("effect_netpoll_bytes_read", {
@@ -43,46 +45,25 @@ export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectio
 // synchronous calls so that the read and write paths gain no Effect op.
 const untagged: ReadonlyArray<MetricLabel.MetricLabel> = []
 
-/** Counts `n` bytes moved by a read or a write; returns `n`, so a call can return through it. */
-export const transferred = (syscall: "read" | "write", n: number): number => {
-  if (syscall === "read") bytesRead.unsafeUpdate(n, untagged)
-  else bytesWritten.unsafeUpdate(n, untagged)
-  return n
+/** What the core's pollers count: sockets opened and closed, bytes moved. */
+export const hooks: Hooks = {
+  opened: () => socketsOpen.unsafeModify(1, untagged),
+  closed: () => socketsOpen.unsafeModify(-1, untagged),
+  transferred: (direction, n) => {
+    if (direction === "read") bytesRead.unsafeUpdate(n, untagged)
+    else bytesWritten.unsafeUpdate(n, untagged)
+  }
 }
-
-export const socketOpened = (): void => socketsOpen.unsafeModify(1, untagged)
-
-export const socketClosed = (): void => socketsOpen.unsafeModify(-1, untagged)
 
 export const accepted = (): void => connectionsAccepted.unsafeUpdate(1, untagged)
 
 export const connected = (): void => connectionsOpened.unsafeUpdate(1, untagged)
 
-/** A port as an attribute: only a valid one, as a number. */
-const port = (value: unknown): Record<string, number> => {
-  const n = typeof value === "string" && /^\d{1,5}$/.test(value) ? Number(value) : value
-  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535 ? { "server.port": n } : {}
-}
-
-/**
- * `server.address` and `server.port` as the caller named them (a host name stays
- * a host name). Computed before resolution validates the input, so a malformed
- * input gives what it can and never throws.
- */
-const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> => {
-  if (socketAddr.isSocketAddr(input)) return { "server.address": input.address, "server.port": input.port }
-  if (typeof input === "object" && input !== null) {
-    return { ...(typeof input.host === "string" ? { "server.address": input.host } : {}), ...port(input.port) }
-  }
-  if (typeof input !== "string") return {}
-  const colon = input.lastIndexOf(":")
-  if (colon < 0) return { "server.address": input }
-  const host = input.slice(0, colon)
-  return {
-    "server.address": host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host,
-    ...port(input.slice(colon + 1))
-  }
-}
+/** `server.address` and `server.port` as the caller named them (a host name stays a host name). */
+const serverAttributes = (input: SocketAddr.Input): Record<string, unknown> =>
+  socketAddr.isSocketAddr(input)
+    ? { "server.address": input.address, "server.port": input.port }
+    : attributes.server(input)
 
 // The spans capture no stack trace: it would point into this library, not at
 // the caller, and each capture allocates an Error. Nothing inside connect or
@@ -113,9 +94,9 @@ const annotatePeer = (span: Tracer.Span, stream: TcpStream.TcpStream): Effect.Ef
 
 /** Records the peer of a span's connection. */
 export const peerAttributes = (span: Tracer.Span, peer: SocketAddr.SocketAddr): void => {
-  span.attribute("network.peer.address", peer.address)
-  span.attribute("network.peer.port", peer.port)
-  span.attribute("network.type", peer.family === "IPv4" ? "ipv4" : "ipv6")
+  for (const [key, value] of Object.entries(attributes.peer(socketAddr.familyNumber(peer), peer.address, peer.port))) {
+    span.attribute(key, value)
+  }
 }
 
 /**

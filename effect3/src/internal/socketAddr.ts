@@ -1,4 +1,3 @@
-import * as dns from "node:dns"
 import * as net from "node:net"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -6,6 +5,7 @@ import * as Equal from "effect/Equal"
 import * as Hash from "effect/Hash"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Predicate from "effect/Predicate"
+import * as resolver from "../../../dist/core/resolve.js"
 import * as NetError from "../NetError.js"
 import type * as SocketAddr from "../SocketAddr.js"
 
@@ -119,29 +119,22 @@ export const parse = (input: SocketAddr.Input): Either.Either<SocketAddr.SocketA
 }
 
 const lookup = (host: string, input: unknown) =>
-  Effect.async<ReadonlyArray<dns.LookupAddress>, NetError.HostNotFound>((resume) => {
-    let live = true
-    dns.lookup(host, { all: true, verbatim: true }, (err, addresses) => {
-      if (!live) return
-      if (err !== null || addresses.length === 0) {
-        const errno = err?.code
+  Effect.async<ReadonlyArray<resolver.Resolved>, NetError.HostNotFound>((resume) =>
+    Effect.sync(resolver.lookup(host, (result) => {
+      if ("errno" in result) {
+        const address = display(input)
         resume(Effect.fail(
-          new NetError.HostNotFound({
-            syscall: "getaddrinfo",
-            address: display(input),
-            ...(errno === undefined ? {} : { errno })
-          })
+          new NetError.HostNotFound(
+            result.errno === undefined
+              ? { syscall: "getaddrinfo", address }
+              : { syscall: "getaddrinfo", address, errno: result.errno }
+          )
         ))
       } else {
-        resume(Effect.succeed(addresses))
+        resume(Effect.succeed(result))
       }
-    })
-    // getaddrinfo runs on the thread pool and cannot be cancelled; an interrupted
-    // caller simply stops listening for its answer.
-    return Effect.sync(() => {
-      live = false
-    })
-  })
+    }))
+  )
 
 export const resolve = (
   input: SocketAddr.Input
@@ -156,5 +149,5 @@ export const resolve = (
     const { family, host, port } = parsed.right
     if (family !== 0) return Effect.succeed([new SocketAddrImpl(family === 4 ? "IPv4" : "IPv6", host, port)])
     return Effect.map(lookup(host, input), (addresses) =>
-      addresses.map((a) => new SocketAddrImpl(a.family === 6 ? "IPv6" : "IPv4", a.address, port)))
+      addresses.map((a) => fromNative([a.family, a.address, port])))
   })

@@ -13,40 +13,28 @@ import { Netpoll } from "../Netpoll.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpListener from "../TcpListener.js"
 import type * as TcpStream from "../TcpStream.js"
-import * as errno from "./errno.js"
+import * as listenerCore from "../../../dist/core/listener.js"
+import * as streamCore from "../../../dist/core/stream.js"
+import * as errors from "./errno.js"
 import * as metrics from "./metrics.js"
-import { addon } from "../../../dist/core/native.js"
 import * as netpoll from "./netpoll.js"
 import * as socketAddr from "./socketAddr.js"
 import * as tcpStream from "./tcpStream.js"
 
 export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener") as TcpListener.TypeId
 
-/** Node's own default backlog; the kernel caps it at net.core.somaxconn. */
-const DEFAULT_BACKLOG = 511
-
-/** No connection is pending: wait for the listener's next readiness edge. */
-const EAGAIN = Symbol("EAGAIN")
-
 /**
  * One accept4 and the registration of its fd, both synchronous, so that no
- * interruption can fall between them: the connection's Pollable, `EAGAIN` when
- * none is pending, or the error. A sampled span gets the peer's address.
+ * interruption can fall between them: the connection's Pollable, WAIT_READY
+ * when none is pending, or the error. A sampled span gets the peer's address.
  */
-const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpoll.Pollable | NetError.NetError | typeof EAGAIN => {
-  const pollable = self.pollable
-  if (pollable.closed) return errno.closed("accept", self.address)
-  pollable.input.ready = false
-  const fd = addon.accept(pollable.fd)
-  if (fd === -errno.EAGAIN) return EAGAIN
-  if (fd < 0) return errno.fromErrno(fd, "accept", self.address)
-  const accepted = pollable.poller.register(fd, "accept")
-  if (!(accepted instanceof netpoll.Pollable)) return accepted
-  // Best effort, as in Go: a connection already reset fails its first read or write instead.
-  if (self.noDelay) addon.setNoDelay(fd, true)
+const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpoll.Pollable | NetError.NetError | number => {
+  const accepted = listenerCore.accept(self.pollable, self.noDelay)
+  if (accepted === streamCore.WAIT_READY) return accepted
+  if (typeof accepted === "number") return errors.fromCode(accepted, "accept", self.address)
   metrics.accepted()
   if (span !== undefined && span.sampled) {
-    const peer = addon.peerAddress(fd)
+    const peer = streamCore.address(accepted, "getpeername")
     if (typeof peer !== "number") metrics.peerAttributes(span, socketAddr.fromNative(peer))
   }
   return accepted
@@ -60,14 +48,14 @@ const acceptFrom = (
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
   Effect.suspend(() => {
     const accepted = acceptNow(self, span)
-    if (accepted === EAGAIN) {
+    if (accepted === streamCore.WAIT_READY) {
       return Effect.flatMap(
-        restore(self.pollable.input.waitReady(Effect.void)),
+        restore(netpoll.waitReady(self.pollable.input, Effect.void)),
         () => acceptFrom(self, scope, restore, span)
       )
     }
-    if (!(accepted instanceof netpoll.Pollable)) return Effect.fail(accepted)
-    return Effect.as(Scope.addFinalizer(scope, accepted.closeEffect), tcpStream.fromPollable(accepted, undefined))
+    if (typeof accepted === "number" || !("fd" in accepted)) return Effect.fail(accepted as NetError.NetError)
+    return Effect.as(Scope.addFinalizer(scope, netpoll.close(accepted)), tcpStream.fromPollable(accepted, undefined))
   })
 
 class TcpListenerImpl implements TcpListener.TcpListener {
@@ -99,38 +87,12 @@ class TcpListenerImpl implements TcpListener.TcpListener {
   }
 
   get close(): Effect.Effect<void> {
-    return this.pollable.closeEffect
+    return netpoll.close(this.pollable)
   }
 
   toString(): string {
     return `TcpListener(fd ${this.pollable.fd} on ${this.address})`
   }
-}
-
-const bindOne = (
-  poller: netpoll.Poller,
-  addr: SocketAddr.SocketAddr,
-  options: TcpListener.BindOptions | undefined
-): netpoll.Pollable | NetError.NetError => {
-  const address = String(addr)
-  const family = socketAddr.familyNumber(addr)
-  const fd = addon.socket(family)
-  if (fd < 0) return errno.fromErrno(fd, "socket", address)
-  const steps: ReadonlyArray<readonly [string, () => number]> = [
-    ["setsockopt", () => addon.setReuseAddr(fd, true)],
-    ["setsockopt", () => options?.reusePort === true ? addon.setReusePort(fd, true) : 0],
-    ["setsockopt", () => family === 6 && options?.ipv6Only !== undefined ? addon.setV6Only(fd, options.ipv6Only) : 0],
-    ["bind", () => addon.bind(fd, family, addr.address, addr.port)],
-    ["listen", () => addon.listen(fd, options?.backlog ?? DEFAULT_BACKLOG)]
-  ]
-  for (const [syscall, step] of steps) {
-    const rc = step()
-    if (rc < 0) {
-      addon.close(fd)
-      return errno.fromErrno(rc, syscall, address)
-    }
-  }
-  return poller.register(fd, "listen")
 }
 
 export const bind = (
@@ -142,22 +104,25 @@ export const bind = (
       Effect.acquireRelease(
         Effect.suspend(() => {
           const poller = netpoll.fromService(service)
-          let result: netpoll.Pollable | NetError.NetError = errno.closed("bind")
+          const settings = {
+            backlog: options?.backlog ?? listenerCore.DEFAULT_BACKLOG,
+            reusePort: options?.reusePort === true,
+            ipv6Only: options?.ipv6Only
+          }
+          let error: NetError.NetError = errors.closed("bind")
           for (const addr of addrs) {
-            result = bindOne(poller, addr, options)
-            if (result instanceof netpoll.Pollable) {
-              const local = addon.localAddress(result.fd)
+            const result = listenerCore.listen(poller, socketAddr.familyNumber(addr), addr.address, addr.port, settings)
+            if ("fd" in result) {
+              const local = streamCore.address(result, "getsockname")
               const name = typeof local === "number" ? String(addr) : String(socketAddr.fromNative(local))
               return Effect.succeed(new TcpListenerImpl(result, name, options?.noDelay ?? true))
             }
+            error = errors.fromCode(result.code, result.syscall, String(addr))
           }
-          return Effect.fail(result)
+          return Effect.fail(error)
         }),
         (listener) => listener.close
       )))
-
-const MIN_BACKOFF = Duration.millis(5)
-const MAX_BACKOFF = Duration.seconds(1)
 
 /**
  * The state of one `serve`: its handler fibers, its free connection slots and
@@ -188,7 +153,7 @@ class Server<E, R> {
   active = 0
   /** The accept loop waiting for a free slot. */
   private slotFreed: (() => void) | undefined = undefined
-  private delay: Duration.Duration | undefined = undefined
+  private delayMillis: number | undefined = undefined
   private readonly flags: RuntimeFlags.RuntimeFlags
 
   constructor(
@@ -233,11 +198,14 @@ class Server<E, R> {
     next: Effect.Effect<A, NetError.NetError>
   ): Effect.Effect<A, NetError.NetError> {
     const accepted = acceptNow(this.listener, span)
-    if (accepted === EAGAIN) {
-      return this.listener.pollable.input.waitReady(Effect.suspend(() => this.accept(scope, span, next)))
+    if (accepted === streamCore.WAIT_READY) {
+      return netpoll.waitReady(this.listener.pollable.input, Effect.suspend(() => this.accept(scope, span, next)))
     }
-    if (!(accepted instanceof netpoll.Pollable)) return span === undefined ? this.retry(accepted) : Effect.fail(accepted)
-    this.delay = undefined
+    if (typeof accepted === "number" || !("fd" in accepted)) {
+      const error = accepted as NetError.NetError
+      return span === undefined ? this.retry(error) : Effect.fail(error)
+    }
+    this.delayMillis = undefined
     this.fork(accepted, scope)
     return next
   }
@@ -280,9 +248,8 @@ class Server<E, R> {
    * 1 s, reset by a success); any other error ends the loop.
    */
   readonly retry = (error: NetError.NetError): Effect.Effect<never, NetError.NetError> => {
-    if (error.errno === undefined || !errno.isTransientAccept(-errnoNumber(error.errno))) return Effect.fail(error)
-    const next = this.delay === undefined ? MIN_BACKOFF : Duration.min(Duration.times(this.delay, 2), MAX_BACKOFF)
-    this.delay = next
+    if (!listenerCore.isTransient(error.errno)) return Effect.fail(error)
+    const next = Duration.millis(this.delayMillis = listenerCore.nextBackoffMillis(this.delayMillis))
     return Effect.logWarning("accept failed; retrying", error).pipe(
       Effect.annotateLogs("retryIn", Duration.format(next)),
       Effect.zipRight(Effect.sleep(next)),
@@ -293,8 +260,6 @@ class Server<E, R> {
   /** Interrupts every handler and waits for them, their streams closed. */
   readonly shutdown: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(Array.from(this.handlers)))
 }
-
-const errnoNumber = (name: string): number => errno.constants[name] ?? 0
 
 export const serve = <E, R>(
   listener: TcpListener.TcpListener,

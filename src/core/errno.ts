@@ -1,0 +1,105 @@
+/**
+ * Which errno is which error, once for both Effect lines: the lines build their
+ * tagged error classes from the tag names and messages given here.
+ */
+import * as os from "node:os"
+import * as util from "node:util"
+
+/** The tags of the errors that carry an errno; every other errno is a `SystemError`. */
+const tagsByErrno: Readonly<Record<string, ErrnoTag>> = {
+  ECONNREFUSED: "ConnectionRefused",
+  ECONNRESET: "ConnectionReset",
+  ECONNABORTED: "ConnectionAborted",
+  EPIPE: "BrokenPipe",
+  ETIMEDOUT: "TimedOut",
+  EADDRINUSE: "AddressInUse",
+  EADDRNOTAVAIL: "AddressNotAvailable",
+  ENETUNREACH: "NetworkUnreachable",
+  EHOSTUNREACH: "HostUnreachable"
+}
+
+export type ErrnoTag =
+  | "ConnectionRefused"
+  | "ConnectionReset"
+  | "ConnectionAborted"
+  | "BrokenPipe"
+  | "TimedOut"
+  | "AddressInUse"
+  | "AddressNotAvailable"
+  | "NetworkUnreachable"
+  | "HostUnreachable"
+  | "SystemError"
+
+export type Tag = ErrnoTag | "HostNotFound" | "InvalidAddress" | "SocketClosed" | "UnexpectedEof"
+
+/** Errno numbers by name, positive, as in `os.constants.errno`. */
+export const constants: Readonly<Record<string, number>> = os.constants.errno
+
+export const { EAGAIN, EINPROGRESS, ENOTCONN, EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED } = os.constants.errno
+
+/**
+ * A result code of the core's calls that is no errno: the handle was closed
+ * before or while the call ran. Errnos are small, so no errno can take it.
+ */
+export const CLOSED = -0x10000
+
+/** Accept errors after which accepting again later may succeed (as Go's `serve` retries them). */
+export const isTransientAccept = (code: number): boolean =>
+  code === -EMFILE || code === -ENFILE || code === -ENOBUFS || code === -ENOMEM || code === -ECONNABORTED
+
+/** The errno's name (`"ECONNRESET"`) for a negative (or positive) errno. */
+export const name = (code: number): string => util.getSystemErrorName(code < 0 ? code : -code)
+
+/** The tag of a negative errno returned by the addon. */
+export const tagOf = (code: number): ErrnoTag => tagsByErrno[name(code)] ?? "SystemError"
+
+/** The negative errno of a name, 0 for a name this system does not have. */
+export const code = (errnoName: string): number => -(constants[errnoName] ?? 0)
+
+/**
+ * What every error may carry: the syscall that failed, its errno name and the
+ * formatted address involved.
+ */
+export interface Fields {
+  readonly syscall?: string | undefined
+  readonly errno?: string | undefined
+  readonly address?: string | undefined
+}
+
+/** The fields of an errno error: `address` only when known. */
+export const fields = (code: number, syscall: string, address?: string): Fields =>
+  address === undefined ? { syscall, errno: name(code) } : { syscall, errno: name(code), address }
+
+const whats: Readonly<Record<Exclude<Tag, "SystemError" | "InvalidAddress" | "UnexpectedEof">, string>> = {
+  ConnectionRefused: "connection refused",
+  ConnectionReset: "connection reset by peer",
+  ConnectionAborted: "connection aborted",
+  BrokenPipe: "broken pipe",
+  TimedOut: "timed out",
+  AddressInUse: "address already in use",
+  AddressNotAvailable: "address not available",
+  NetworkUnreachable: "network is unreachable",
+  HostUnreachable: "no route to host",
+  HostNotFound: "host not found",
+  SocketClosed: "use of closed network connection"
+}
+
+/** `"<syscall> <address>: <what went wrong>"`, each part only when known. */
+export const message = (
+  tag: Tag,
+  self: Fields & { readonly reason?: string; readonly bytesRead?: number }
+): string => {
+  const what = tag === "SystemError"
+    ? (self.errno ?? "system error")
+    : tag === "InvalidAddress"
+    ? `invalid address: ${self.reason}`
+    : tag === "UnexpectedEof"
+    ? `unexpected end of stream after ${self.bytesRead} bytes`
+    : whats[tag]
+  const where = self.syscall === undefined
+    ? (self.address ?? "")
+    : self.address === undefined
+    ? self.syscall
+    : `${self.syscall} ${self.address}`
+  return where === "" ? what : `${where}: ${what}`
+}

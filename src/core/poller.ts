@@ -1,0 +1,396 @@
+/**
+ * The poller and its fd registry, the readiness latches and the wait lists: Go's
+ * `internal/poll` for both Effect lines. A fiber is known here only as an
+ * `Owner` and a wake-up callback; each line turns a park into its own
+ * suspension (`Effect.async` / `Effect.callback`) and the wake-up into a resume.
+ */
+import * as errno from "./errno.js"
+import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
+
+/** Pairs of (token, events) handed over per wake-up. */
+const BATCH_PAIRS = 1024
+/** The batch's control words (see native.ts `CONTROL_WORDS`), after its pairs. */
+const IN_CALLBACK = BATCH_PAIRS * 2
+const PARKED_COUNT = BATCH_PAIRS * 2 + 1
+
+/** `park`'s results besides CLOSED: the caller retries at once, or waits for its wake-up. */
+export const NOW = 0
+export const PARKED = 1
+
+/** Counts a line keeps of the sockets it owns (its metrics). */
+export interface Hooks {
+  readonly opened: () => void
+  readonly closed: () => void
+  /** Bytes moved by one read or write. */
+  readonly transferred: (direction: "read" | "write", n: number) => void
+}
+
+/**
+ * A fiber parked on a direction. `wake(false)` resumes it with its retry,
+ * `wake(true)` with SocketClosed; the retry always runs in the fiber, never
+ * here, so a fiber interrupted before it resumes has done nothing.
+ */
+class Parked {
+  constructor(
+    readonly direction: Direction,
+    readonly owner: Owner,
+    readonly wake: (closed: boolean) => void,
+    /** Waits for readiness, not for the direction's lock. */
+    readonly forReadiness: boolean
+  ) {}
+}
+
+/**
+ * What the poller knows of a fiber that has parked or locked a direction. Waits
+ * carry no canceller (an interruptible canceller costs a dozen runtime ops per
+ * wait); instead a fiber's park or lock is known to be stale once the fiber
+ * parks again (a fiber waits for one thing at a time) or ends, which an
+ * observer, added once per fiber, reports. An interrupted wait is resumed by
+ * nobody: its fiber has moved on, and a late resume is a no-op.
+ */
+export class Owner {
+  parked: Parked | undefined = undefined
+  lock: Direction | undefined = undefined
+
+  /** The fiber's previous wait, if any, is over: it parks anew, or has ended. */
+  settleParked(): void {
+    const parked = this.parked
+    if (parked !== undefined) {
+      this.parked = undefined
+      parked.direction.remove(parked)
+    }
+  }
+
+  /** The fiber has ended: nothing it parked or locked is in use any more. */
+  settle(): void {
+    this.settleParked()
+    const lock = this.lock
+    if (lock !== undefined) {
+      this.lock = undefined
+      if (lock.owner === this) lock.unlock()
+    }
+  }
+}
+
+const owners = new WeakMap<object, Owner>()
+
+/**
+ * The Owner of a fiber, made on its first use; `observe` registers the
+ * callback that runs when the fiber ends.
+ */
+export const ownerOf = <F extends object>(fiber: F, observe: (fiber: F, onEnd: () => void) => void): Owner => {
+  let owner = owners.get(fiber)
+  if (owner === undefined) {
+    const created = new Owner()
+    owners.set(fiber, created)
+    observe(fiber, () => created.settle())
+    owner = created
+  }
+  return owner
+}
+
+/**
+ * One direction (reading or writing) of a Pollable: the fibers parked on it, a
+ * readiness latch, and a lock for the calls that span several syscalls.
+ *
+ * Readiness is a hint: a woken fiber retries its syscall and parks again on
+ * EAGAIN. Every edge sets the latch, which is cleared right before a syscall, so
+ * an edge seen between a syscall's EAGAIN and the park is never lost. An edge
+ * wakes every fiber parked on the direction (almost always one), so a fiber that
+ * is interrupted after its wake-up never swallows one that another fiber needed.
+ *
+ * The lock (`owner`) is held by a `readExact` or `writeAll` from its first
+ * partial transfer to its end, so that no other call's bytes land inside its
+ * message; single-syscall calls take no lock, they only wait while it is held.
+ */
+export class Direction {
+  ready = false
+  /**
+   * The last syscall moved less than it was asked to, or would have blocked: the
+   * socket's buffer is empty (full, for writes) until an edge says otherwise,
+   * since each arrival of data or of room raises a new edge. A call then parks
+   * at once instead of spending a syscall on EAGAIN, as libuv does after a
+   * short read.
+   */
+  drained = false
+  /** A hang-up (or urgent data) was seen: a short transfer says nothing any more. */
+  hungUp = false
+  owner: Owner | undefined = undefined
+  private first: Parked | undefined = undefined
+  private rest: Array<Parked> | undefined = undefined
+
+  constructor(
+    readonly pollable: Pollable,
+    /** Named in the SocketClosed that wakes a parked fiber. */
+    public syscall: string
+  ) {}
+
+  get isParked(): boolean {
+    return this.first !== undefined
+  }
+
+  /** Whether a parked fiber waits for readiness (fibers waiting for the lock need no poll). */
+  get awaitsReadiness(): boolean {
+    return this.first !== undefined && (this.first.forReadiness || this.rest?.some((p) => p.forReadiness) === true)
+  }
+
+  /** Whether a syscall now would surely block: park without trying it. */
+  get mustWait(): boolean {
+    return this.drained && !this.ready && !this.hungUp
+  }
+
+  /**
+   * Runs one read or write of `buf[offset, offset + length)`: clears the latch
+   * first, and records what the result says of the buffer.
+   */
+  transfer(
+    syscall: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
+    buf: Uint8Array,
+    offset: number,
+    length: number
+  ): number {
+    this.ready = false
+    const n = syscall(this.pollable.fd, buf, offset, length)
+    this.drained = n === -errno.EAGAIN || (n > 0 && n < length)
+    return n
+  }
+
+  /**
+   * Parks the running fiber (`currentOwner`) until the next readiness edge, or
+   * until the lock is free when `forReadiness` is false. Returns NOW when it
+   * need not wait (a latched edge, a free lock: the latch is left set, the retry
+   * clears it right before its syscall), CLOSED for a closed handle, else
+   * PARKED, and `wake` is called later.
+   */
+  park(currentOwner: () => Owner, wake: (closed: boolean) => void, forReadiness: boolean): number {
+    const pollable = this.pollable
+    if (pollable.closed) return errno.CLOSED
+    if (forReadiness ? this.ready : this.owner === undefined) return NOW
+    const owner = currentOwner()
+    owner.settleParked()
+    const parked = new Parked(this, owner, wake, forReadiness)
+    owner.parked = parked
+    if (this.first === undefined) this.first = parked
+    else (this.rest ??= []).push(parked)
+    pollable.poller.park(pollable)
+    return PARKED
+  }
+
+  /**
+   * Whether another call holds the lock. A lock held by the running fiber
+   * itself belongs to an earlier call of its that was interrupted (a fiber
+   * makes one call at a time), so it is released here.
+   */
+  lockedByOther(currentOwner: () => Owner): boolean {
+    const owner = this.owner
+    if (owner === undefined) return false
+    if (owner !== currentOwner()) return true
+    this.unlock()
+    return false
+  }
+
+  /** Takes the lock for the running fiber's call, which ends with `unlock`. */
+  lock(owner: Owner): void {
+    if (owner.lock !== undefined && owner.lock !== this && owner.lock.owner === owner) owner.lock.unlock()
+    this.owner = owner
+    owner.lock = this
+  }
+
+  /** Ends a locked call: fibers waiting for their turn retry. */
+  unlock(): void {
+    const owner = this.owner
+    this.owner = undefined
+    if (owner !== undefined && owner.lock === this) owner.lock = undefined
+    this.wake(false)
+  }
+
+  /** Forgets a stale park; a no-op for one already woken. */
+  remove(parked: Parked): void {
+    if (this.first === parked) {
+      this.first = this.rest?.shift()
+    } else {
+      const index = this.rest?.indexOf(parked) ?? -1
+      if (index < 0) return
+      this.rest!.splice(index, 1)
+    }
+    const pollable = this.pollable
+    pollable.poller.unpark()
+    pollable.poller.rearm(pollable)
+  }
+
+  /** Wakes every parked fiber: to retry, or with SocketClosed. */
+  wake(closed: boolean): void {
+    const first = this.first
+    if (first === undefined) return
+    const rest = this.rest
+    this.first = undefined
+    this.rest = undefined
+    this.resume(first, closed)
+    if (rest !== undefined) for (const parked of rest) this.resume(parked, closed)
+  }
+
+  private resume(parked: Parked, closed: boolean): void {
+    if (parked.owner.parked === parked) parked.owner.parked = undefined
+    this.pollable.poller.unpark()
+    parked.wake(closed)
+  }
+
+  /** Readiness from the poller (or from a shutdown of this direction). */
+  signal(): void {
+    this.ready = true
+    this.wake(false)
+  }
+}
+
+/** One fd registered with a poller, with its two directions. */
+export class Pollable {
+  closed = false
+  readonly input: Direction
+  readonly output: Direction
+
+  constructor(
+    readonly poller: Poller,
+    readonly fd: number,
+    readonly token: number,
+    syscall: string
+  ) {
+    this.input = new Direction(this, syscall === "listen" ? "accept" : "read")
+    this.output = new Direction(this, syscall === "listen" ? "accept" : syscall === "connect" ? "connect" : "write")
+  }
+
+  /** The portable backend arms its one-shot handle for what parked fibers await. */
+  get interest(): number {
+    return (this.input.awaitsReadiness ? READABLE : 0) | (this.output.awaitsReadiness ? WRITABLE : 0)
+  }
+
+  /** Delivers readiness to each direction named in `events`. */
+  ready(events: number): void {
+    if ((events & HANGUP) !== 0) {
+      this.input.hungUp = true
+      this.output.hungUp = true
+    }
+    if ((events & READABLE) !== 0) this.input.signal()
+    if ((events & WRITABLE) !== 0) this.output.signal()
+    this.poller.rearm(this)
+  }
+
+  /**
+   * Deregisters, then closes the fd exactly once, then wakes every parked fiber
+   * with SocketClosed. Every syscall path checks `closed` first, so the fd number
+   * is never touched again, whoever the kernel hands it to next.
+   */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.poller.hooks.closed()
+    this.poller.forget(this)
+    addon.close(this.fd)
+    this.input.wake(true)
+    this.output.wake(true)
+  }
+}
+
+/** A native poller and the fds registered with it: what a Netpoll service is. */
+export class Poller {
+  readonly backend: "epoll" | "uv_poll"
+  private readonly batch = new Int32Array(BATCH_PAIRS * 2 + CONTROL_WORDS)
+  private readonly byToken = new Map<number, Pollable>()
+  private handle!: PollerHandle
+  private nextToken = 1
+  private parked = 0
+  private closed = false
+
+  /** Opens a poller on this thread's event loop, or returns the negative errno. */
+  static open(edgeTriggered: boolean, hooks: Hooks): Poller | number {
+    const poller = new Poller(edgeTriggered, hooks)
+    const handle = addon.pollerOpen(poller.onEvents, poller.batch, edgeTriggered)
+    if (typeof handle === "number") return handle
+    poller.handle = handle
+    return poller
+  }
+
+  private constructor(edgeTriggered: boolean, readonly hooks: Hooks) {
+    this.backend = edgeTriggered ? "epoll" : "uv_poll"
+  }
+
+  /** How many fds this poller owns right now. */
+  get size(): number {
+    return this.byToken.size
+  }
+
+  /** How many fibers are parked on its fds right now. */
+  get waiting(): number {
+    return this.parked
+  }
+
+  private readonly onEvents = (count: number): void => {
+    const batch = this.batch
+    for (let i = 0; i < count; i++) {
+      const pollable = this.byToken.get(batch[2 * i]!)
+      if (pollable === undefined) continue
+      pollable.ready(batch[2 * i + 1]!)
+    }
+  }
+
+  /**
+   * Takes ownership of fd: from here on the Pollable closes it. On failure the fd
+   * is closed at once and the negative errno (or CLOSED) returned.
+   */
+  register(fd: number, syscall: string): Pollable | number {
+    if (this.closed) {
+      addon.close(fd)
+      return errno.CLOSED
+    }
+    let token = this.nextToken
+    while (this.byToken.has(token)) token = token === 0x7fffffff ? 1 : token + 1
+    this.nextToken = token === 0x7fffffff ? 1 : token + 1
+    const rc = addon.pollerAdd(this.handle, fd, token)
+    if (rc < 0) {
+      addon.close(fd)
+      return rc
+    }
+    const pollable = new Pollable(this, fd, token, syscall)
+    this.byToken.set(token, pollable)
+    this.hooks.opened()
+    return pollable
+  }
+
+  forget(pollable: Pollable): void {
+    if (this.byToken.delete(pollable.token) && !this.closed) {
+      addon.pollerDel(this.handle, pollable.fd)
+    }
+  }
+
+  park(pollable: Pollable): void {
+    if (this.backend === "uv_poll") {
+      addon.pollerArm(this.handle, pollable.fd, pollable.interest)
+    } else {
+      this.batch[PARKED_COUNT] = this.parked + 1
+      if (this.parked === 0 && this.batch[IN_CALLBACK] === 0) addon.pollerRef(this.handle, true)
+    }
+    this.parked++
+  }
+
+  unpark(): void {
+    if (--this.parked === 0 && this.backend === "epoll" && this.batch[IN_CALLBACK] === 0) {
+      addon.pollerRef(this.handle, false)
+    }
+    this.batch[PARKED_COUNT] = this.parked
+  }
+
+  /**
+   * The portable backend is one-shot and armed only while a fiber waits: after an
+   * event or a cancelled wait, arm it again for what is still awaited (or stop it).
+   */
+  rearm(pollable: Pollable): void {
+    if (this.backend === "uv_poll" && !pollable.closed) addon.pollerArm(this.handle, pollable.fd, pollable.interest)
+  }
+
+  /** Closes every fd still registered (waking its fibers), then the poller itself. */
+  shutdown(): void {
+    if (this.closed) return
+    for (const pollable of [...this.byToken.values()]) pollable.close()
+    this.closed = true
+    addon.pollerClose(this.handle)
+  }
+}

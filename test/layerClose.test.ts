@@ -1,0 +1,62 @@
+import * as fs from "node:fs"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import * as Netpoll from "../src/Netpoll.js"
+import * as TcpListener from "../src/TcpListener.js"
+import * as TcpStream from "../src/TcpStream.js"
+import { bound, eventually, failures } from "./utils/peers.js"
+
+// The layer closes (from fiber A) after B's connect was woken by its writability
+// event but before B ran: B must see SocketClosed and never touch the fd, whose
+// number the odd rounds hand to /dev/null.
+it.live("a connect resumed just before the Netpoll layer closes fails with SocketClosed", () =>
+  Effect.gen(function*() {
+    const results: Array<string> = []
+    const opened: Array<number> = []
+    for (let round = 0; round < 20; round++) {
+      const reuse = round % 2 === 1
+      const layerScope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(Netpoll.layer, layerScope)
+      const exit = yield* Effect.gen(function*() {
+        const netpoll = yield* Netpoll.Netpoll
+        const listener = yield* TcpListener.bind("127.0.0.1:0")
+        const { port } = yield* listener.localAddr
+        const target = yield* TcpListener.bind("127.0.0.1:0") // never accepted: connects complete in the backlog
+        const targetPort = (yield* target.localAddr).port
+        const [client, server] = yield* bound(
+          Effect.all([TcpStream.connect({ host: "127.0.0.1", port }), listener.accept], { concurrency: 2 })
+        )
+        const reopen = Effect.sync(() => {
+          if (reuse) for (let i = 0; i < 8; i++) opened.push(fs.openSync("/dev/null", "r"))
+        })
+        const a = yield* Effect.forkChild(
+          server.read(new Uint8Array(8)).pipe(
+            Effect.andThen(Scope.close(layerScope, Exit.void)),
+            Effect.andThen(reopen)
+          )
+        )
+        yield* eventually(() => netpoll.waiting >= 1, "A parking in read")
+        // A's fd becomes readable first, then B's connect completes: one epoll batch, A before B.
+        yield* client.write(new Uint8Array([1]))
+        const b = yield* Effect.forkChild(Effect.scoped(TcpStream.connect({ host: "127.0.0.1", port: targetPort })))
+        yield* bound(Fiber.join(a))
+        return yield* bound(Fiber.await(b))
+      }).pipe(Effect.scoped, Effect.provide(context))
+      yield* Scope.close(layerScope, Exit.void)
+      for (const fd of opened.splice(0)) fs.closeSync(fd)
+      if (Exit.isSuccess(exit)) results.push("Success")
+      else {
+        const [error] = failures(exit.cause)
+        results.push(
+          error === undefined
+            ? exit.cause.reasons.map((reason) => reason._tag).join(",")
+            : `${error._tag}:${error.errno ?? error.syscall}`
+        )
+      }
+    }
+    expect(results.filter((r) => !r.startsWith("SocketClosed"))).toEqual([])
+  }))

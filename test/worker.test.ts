@@ -1,0 +1,41 @@
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Worker } from "node:worker_threads"
+import { expect, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Netpoll from "../src/Netpoll.js"
+import { bound, bytes, echo, pair, text } from "./utils/peers.js"
+
+// The fixture imports the built package ("effect-netpoll", dist/): build it first (npx tsc -p tsconfig.build.json).
+const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "workerEcho.mjs")
+
+/** Runs the fixture in a worker thread; resolves with its message and exit code. */
+const runWorker = Effect.callback<{ readonly message: unknown; readonly code: number }, Error>((resume) => {
+  const worker = new Worker(fixture)
+  let message: unknown = undefined
+  worker.on("message", (m) => {
+    message = m
+  })
+  worker.on("error", (error) => resume(Effect.fail(error)))
+  worker.on("exit", (code) => resume(Effect.succeed({ message, code })))
+  return Effect.promise(() => worker.terminate())
+})
+
+layer(Netpoll.layer, { excludeTestServices: true })("worker threads", (it) => {
+  it.effect("each worker thread runs a Netpoll of its own beside the main thread's", () =>
+    Effect.gen(function*() {
+      // The main thread keeps a connection busy while the workers run theirs.
+      const { client, server } = yield* pair()
+      yield* Effect.forkScoped(echo(server))
+      const workers = yield* Effect.forkChild(bound(Effect.all([runWorker, runWorker], { concurrency: 2 }), "workers"))
+      yield* client.writeAll(bytes("main"))
+      const buf = new Uint8Array(4)
+      yield* bound(client.readExact(buf))
+      expect(text(buf)).toBe("main")
+      const results = yield* Fiber.join(workers)
+      for (const result of results) {
+        expect(result).toEqual({ message: { reply: "worker", backend: "epoll" }, code: 0 })
+      }
+    }))
+})
