@@ -103,3 +103,12 @@ export const message = (
     : `${self.syscall} ${self.address}`
   return where === "" ? what : `${where}: ${what}`
 }
+
+/** A line's error classes, by tag. */
+export type Classes<E> = { readonly [K in ErrnoTag | "SocketClosed"]: new(fields: Fields) => E }
+
+/** The error of a negative errno (or CLOSED), as an instance of the line's class for its tag. */
+export const toError = <E>(classes: Classes<E>, code: number, syscall: string, address?: string): E =>
+  code === CLOSED
+    ? new classes.SocketClosed(address === undefined ? { syscall } : { syscall, address })
+    : new classes[tagOf(code)](fields(code, syscall, address))

@@ -1,0 +1,110 @@
+/**
+ * The Netpoll service: owns nonblocking socket fds and parks the fibers that
+ * wait on them, with readiness from libuv's poller on Node's own event loop.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
+import { addon } from "./core/native.js"
+import * as internalMetrics from "./internal/metrics.js"
+import * as internal from "./internal/netpoll.js"
+
+/**
+ * Provide it once, with `Netpoll.layer`, to every program that opens
+ * connections or listeners.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Netpoll, TcpStream } from "effect-netpoll"
+ *
+ * const program = Effect.scoped(TcpStream.connect("127.0.0.1:6379"))
+ * Effect.runPromise(Effect.provide(program, Netpoll.layer))
+ * ```
+ * @since 0.1.0
+ * @category services
+ */
+export class Netpoll extends Context.Service<Netpoll, Netpoll.Service>()("effect-netpoll/Netpoll") {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace Netpoll {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** `"epoll"`: one edge-triggered epoll fd behind a single uv_poll_t; `"uv_poll"`: one uv_poll_t per fd. */
+    readonly backend: "epoll" | "uv_poll"
+    /** How many fds this Netpoll owns right now (streams, clones, listeners). */
+    readonly size: number
+    /**
+     * How many fibers are parked on a socket right now: waiting for readiness, or
+     * for their turn behind a `readExact` or `writeAll` that holds the direction.
+     */
+    readonly waiting: number
+  }
+}
+
+/**
+ * The native backend best suited to this platform: edge-triggered epoll on
+ * Linux, one uv_poll_t per fd elsewhere. Closing the layer's scope closes
+ * every fd it still owns and wakes every fiber parked on one.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Netpoll> = Layer.effect(Netpoll, internal.acquire(addon.hasEdgeTriggered))
+
+/**
+ * The portable backend, one uv_poll_t per fd, on every platform. The default
+ * `layer` chooses it where epoll is missing; this one is for comparison and tests.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerUvPoll: Layer.Layer<Netpoll> = Layer.effect(Netpoll, internal.acquire(false))
+
+/**
+ * The library's metrics, in Effect's global metric registry, so `Metric.value`,
+ * `Metric.snapshot` and any Effect metrics exporter see them. They count for the
+ * whole process (each worker thread has its own registry), across every
+ * Netpoll layer.
+ *
+ * Reads and writes update the byte counters with one synchronous call, never
+ * with an Effect; `connect` and `accept` also run inside the spans
+ * `effect-netpoll.connect` and `effect-netpoll.accept` when tracing is enabled
+ * and a tracer other than Effect's built-in one (which records nothing) is installed.
+ *
+ * - `bytesRead`, `bytesWritten` (`effect_netpoll_bytes_read`, `effect_netpoll_bytes_written`):
+ *   bytes moved by `read`, `readExact`, `write`, `writeAll` and the adapters built on them.
+ * - `connectionsAccepted` (`effect_netpoll_connections_accepted`): connections returned by `accept`.
+ * - `connectionsOpened` (`effect_netpoll_connections_opened`): connections established by `connect`.
+ * - `socketsOpen` (`effect_netpoll_sockets_open`): socket fds owned right now: connections,
+ *   their clones, listeners, and sockets whose connect is under way.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Netpoll } from "effect-netpoll"
+ *
+ * const report = Effect.gen(function*() {
+ *   const read = yield* Metric.value(Netpoll.metrics.bytesRead)
+ *   const open = yield* Metric.value(Netpoll.metrics.socketsOpen)
+ *   yield* Effect.log(`read ${read.count} bytes, ${open.value} sockets open`)
+ * })
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const metrics: {
+  readonly bytesRead: Metric.Counter<number>
+  readonly bytesWritten: Metric.Counter<number>
+  readonly connectionsAccepted: Metric.Counter<number>
+  readonly connectionsOpened: Metric.Counter<number>
+  readonly socketsOpen: Metric.Gauge<number>
+} = internalMetrics.metrics

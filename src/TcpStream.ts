@@ -1,0 +1,328 @@
+/**
+ * TCP connections whose reads and writes suspend the calling fiber, never the
+ * event loop, in the manner of Go's `net.Conn` and Rust's `std::net::TcpStream`.
+ *
+ * @since 0.1.0
+ */
+import type { Duplex } from "node:stream"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as NetAddress from "effect/net/NetAddress"
+import type * as Scope from "effect/Scope"
+import type * as Sink from "effect/Sink"
+import type * as Socket from "effect/socket/Socket"
+import type * as Stream from "effect/Stream"
+import type * as address from "./internal/address.js"
+import * as socket from "./internal/socket.js"
+import * as internal from "./internal/tcpStream.js"
+import * as adapters from "./internal/tcpStreamAdapters.js"
+import type * as NetError from "./NetError.js"
+import type * as Netpoll from "./Netpoll.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A connected TCP socket, owned by the Scope that opened it.
+ *
+ * One reader and one writer may use it at the same time (full duplex);
+ * concurrent readers, or concurrent writers, are served one whole call at a time.
+ * A fiber interrupted while suspended in a call has consumed nothing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TcpStream {
+  readonly [TypeId]: TypeId
+  /** The socket's file descriptor (`as_raw_fd`); it stays owned by the stream. */
+  readonly fd: number
+  /**
+   * Reads what is available into `buf`, suspending until at least one byte is:
+   * resolves with 1..buf.length, or 0 at end of stream (and at once for an empty buffer).
+   */
+  readonly read: (buf: Uint8Array) => Effect.Effect<number, NetError.NetError>
+  /** Writes from `buf`, suspending while the send buffer is full; may write fewer than buf.length bytes. */
+  readonly write: (buf: Uint8Array) => Effect.Effect<number, NetError.NetError>
+  /** Fills `buf` entirely, or fails with `UnexpectedEof` carrying how many bytes it read. */
+  readonly readExact: (buf: Uint8Array) => Effect.Effect<void, NetError.NetError>
+  /** Writes all of `buf`; two concurrent `writeAll`s never interleave their bytes. */
+  readonly writeAll: (buf: Uint8Array) => Effect.Effect<void, NetError.NetError>
+  /**
+   * A second handle on the same connection (dup(2)), closed with the caller's
+   * Scope. Closing one handle never closes the other; the peer sees end of
+   * stream once every handle is closed.
+   */
+  readonly tryClone: Effect.Effect<TcpStream, NetError.NetError, Scope.Scope>
+  /** The peer's address (getpeername). */
+  readonly peerAddr: Effect.Effect<NetAddress.InetAddress, NetError.NetError>
+  /** The local address (getsockname). */
+  readonly localAddr: Effect.Effect<NetAddress.InetAddress, NetError.NetError>
+  /**
+   * Shuts down one or both directions for every handle on the connection.
+   * Idempotent; a connection that is already gone counts as shut.
+   */
+  readonly shutdown: (how: "read" | "write" | "both") => Effect.Effect<void, NetError.NetError>
+  readonly setNoDelay: (on: boolean) => Effect.Effect<void, NetError.NetError>
+  readonly setKeepAlive: (on: boolean, initialDelayMillis?: number) => Effect.Effect<void, NetError.NetError>
+  /**
+   * Closes this handle now instead of when its Scope closes. Idempotent; fibers
+   * suspended on the handle wake with `SocketClosed`, as do all later calls.
+   */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * An address to connect to or bind: `"127.0.0.1:80"`, `"[::1]:80"`,
+ * `"localhost:80"`, `{ host: "::1", port: 80 }`, or an `effect/net`
+ * `NetAddress.InetAddress`. Parsing is `effect/net`'s (`Host.hostPortFromInput`);
+ * host names are resolved with getaddrinfo, every address tried in turn.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type AddressInput = address.Input
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions {
+  /** TCP_NODELAY; `true` by default, as in Go. */
+  readonly noDelay?: boolean | undefined
+  /** SO_KEEPALIVE; a number turns it on with that initial delay in milliseconds. */
+  readonly keepAlive?: boolean | number | undefined
+}
+
+/**
+ * Opens a connection. Host names are resolved with DNS and each address is
+ * tried in turn; the error is the last one met. The stream closes with the
+ * Scope; an interrupted connect closes its half-open socket at once.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Netpoll, TcpStream } from "effect-netpoll"
+ *
+ * const ping = Effect.scoped(Effect.gen(function*() {
+ *   const stream = yield* TcpStream.connect("localhost:6379")
+ *   yield* stream.writeAll(new TextEncoder().encode("PING\r\n"))
+ *   const reply = new Uint8Array(7)
+ *   yield* stream.readExact(reply) // "+PONG\r\n"
+ * }))
+ *
+ * Effect.runPromise(Effect.provide(ping, Netpoll.layer))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect: (
+  address: AddressInput,
+  options?: ConnectOptions
+) => Effect.Effect<TcpStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope> = internal.connect
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface StreamOptions {
+  /** The most bytes one read takes, and so the largest element; 64 KiB by default. */
+  readonly chunkSize?: number | undefined
+}
+
+/**
+ * The bytes of a connection as an Effect `Stream`, ending at end of stream.
+ *
+ * Reads are pulled: `read` runs only when the consumer asks for the next
+ * element, so a slow consumer leaves the bytes in the kernel and the peer's
+ * writes wait, as TCP flow control intends. Each element is a fresh copy of
+ * what one read returned (1..`chunkSize` bytes), safe to keep. A consumer
+ * interrupted while it waits for bytes has consumed none of them, so the
+ * stream stays usable. Read errors fail the Stream with the `NetError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { TcpStream } from "effect-netpoll"
+ *
+ * const lines = Effect.scoped(Effect.gen(function*() {
+ *   const stream = yield* TcpStream.connect("127.0.0.1:7000")
+ *   return yield* TcpStream.toStream(stream).pipe(
+ *     Stream.decodeText(),
+ *     Stream.splitLines,
+ *     Stream.runCollect
+ *   )
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const toStream: (
+  stream: TcpStream,
+  options?: StreamOptions
+) => Stream.Stream<Uint8Array, NetError.NetError> = adapters.toStream
+
+/**
+ * A `Sink` that writes every element to the connection, in order, with
+ * `writeAll`; it suspends while the send buffer is full. Small elements that
+ * arrive together are joined into one write. The sink never shuts the
+ * connection down: call `shutdown("write")` when the peer should see the end.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { TcpStream } from "effect-netpoll"
+ *
+ * const send = (stream: TcpStream.TcpStream) =>
+ *   Stream.make("hello ", "world\n").pipe(
+ *     Stream.encodeText,
+ *     Stream.run(TcpStream.toSink(stream)),
+ *     Effect.andThen(stream.shutdown("write"))
+ *   )
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const toSink: (stream: TcpStream) => Sink.Sink<void, Uint8Array, never, NetError.NetError> = adapters.toSink
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface DuplexOptions {
+  /** The most bytes one read takes, and so the largest chunk pushed; 64 KiB by default. */
+  readonly chunkSize?: number | undefined
+  /**
+   * Whether the writable side stays open after the readable side ended, as
+   * Node's `allowHalfOpen`; `true` by default, so the peer's `shutdown("write")`
+   * does not end our writes.
+   */
+  readonly allowHalfOpen?: boolean | undefined
+}
+
+/**
+ * A Node `stream.Duplex` over the connection, for libraries that speak Node
+ * streams: `node:tls`, `stream.pipeline`, parsers.
+ *
+ * Backpressure runs both ways: `_read` reads once per request from Node, so
+ * nothing is read while the readable buffer is full; `_write` calls back once
+ * `writeAll` is done, so `write()` returns `false` while the kernel's send
+ * buffer is full. `end()` shuts down the write direction (the peer reads end of
+ * stream); the peer's end of stream pushes `null`. A failed read or write
+ * destroys the Duplex with the `NetError` itself (an `Error` instance).
+ *
+ * The Duplex runs its Effects on the runtime of the fiber that made it. It
+ * owns the connection from then on: `destroy()` (or Node's auto-destroy once
+ * both sides ended) interrupts the pending read and write, which consume
+ * nothing, and closes the `TcpStream`. Closing is idempotent, so the Scope that
+ * owns the stream never closes it twice. When the Scope given to `toDuplex`
+ * closes, the Duplex is destroyed and the finalizer waits for its `close`.
+ * To keep using the connection after the Duplex, give it a `tryClone`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TcpStream } from "effect-netpoll"
+ * import * as tls from "node:tls"
+ *
+ * const secure = Effect.scoped(Effect.gen(function*() {
+ *   const stream = yield* TcpStream.connect("example.com:443")
+ *   const duplex = yield* TcpStream.toDuplex(stream)
+ *   const socket = tls.connect({ socket: duplex, servername: "example.com" })
+ *   // ... use `socket` like any TLS socket
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const toDuplex: (
+  stream: TcpStream,
+  options?: DuplexOptions
+) => Effect.Effect<Duplex, never, Scope.Scope> = adapters.toDuplex
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface SocketOptions {
+  /**
+   * Fails a reader acquisition whose connection is not open in time with a
+   * `SocketOpenError` of kind `"Timeout"`, as NodeSocket's `openTimeout` does.
+   */
+  readonly openTimeout?: Duration.Input | undefined
+  /** The most bytes one `pull` reads; 64 KiB by default. */
+  readonly chunkSize?: number | undefined
+}
+
+/**
+ * An `effect/socket` `Socket.Socket` that dials with `open` on every `reader`
+ * acquisition and closes that connection when the acquisition's Scope closes,
+ * as `@effect/platform-node`'s `NodeSocket.makeNet` does, so code written
+ * against `Socket.Socket` (such as `RpcClient.layerProtocolSocket`) runs unchanged.
+ *
+ * - `reader.pull` returns the chunks read (fresh `Uint8Array`s); a clean end of
+ *   stream fails it with a `SocketError` whose reason is `SocketCloseError`
+ *   code 1000, after every byte that came before; a read error with reason
+ *   `SocketReadError`, the `NetError` as `cause`.
+ * - A failed dial fails the acquisition with `SocketOpenError` kind `"Unknown"`
+ *   (`openTimeout`: kind `"Timeout"`), the `NetError` as `cause`.
+ * - `writer` writes strings (UTF-8) and bytes whole and in order, waiting until a
+ *   reader has connected; writes made while disconnected wait for the next
+ *   connection. A `CloseEvent` closes the connection. Releasing the writer's
+ *   Scope half-closes (the peer reads end of stream) after the writes before it.
+ * - `reader.upgrade` (TLS) fails with `SocketUpgradeError`: use `toDuplex` and
+ *   `node:tls` for TLS.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TcpStream } from "effect-netpoll"
+ *
+ * const program = Effect.gen(function*() {
+ *   const socket = yield* TcpStream.makeSocket(TcpStream.connect("127.0.0.1:6379"))
+ *   const reader = yield* socket.reader
+ *   const writer = yield* socket.writer
+ *   yield* writer.write("PING\r\n")
+ *   const chunks = yield* reader.pull
+ * })
+ * ```
+ * @since 0.2.0
+ * @category adapters
+ */
+export const makeSocket: <R>(
+  open: Effect.Effect<TcpStream, NetError.NetError, R>,
+  options?: SocketOptions
+) => Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> = socket.makeSocket
+
+/**
+ * A `Socket.Socket` layer that connects to `address` on every reader
+ * acquisition; see `makeSocket`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { RpcClient, RpcSerialization } from "effect/rpc"
+ * import { Netpoll, TcpStream } from "effect-netpoll"
+ *
+ * const Protocol = RpcClient.layerProtocolSocket().pipe(
+ *   Layer.provide(TcpStream.layerSocket("127.0.0.1:9000")),
+ *   Layer.provide(RpcSerialization.layerNdjson),
+ *   Layer.provide(Netpoll.layer)
+ * )
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSocket: (
+  address: AddressInput,
+  options?: ConnectOptions & SocketOptions
+) => Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> = socket.layerSocket

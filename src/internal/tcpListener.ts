@@ -1,0 +1,276 @@
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as NetAddress from "effect/net/NetAddress"
+import * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
+import type * as NetError from "../NetError.js"
+import { Netpoll } from "../Netpoll.js"
+import type * as TcpListener from "../TcpListener.js"
+import type * as TcpStream from "../TcpStream.js"
+import * as listenerCore from "../core/listener.js"
+import * as streamCore from "../core/stream.js"
+import * as address from "./address.js"
+import * as errors from "./errors.js"
+import * as metrics from "./metrics.js"
+import * as netpoll from "./netpoll.js"
+import * as tcpStream from "./tcpStream.js"
+
+export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener") as TcpListener.TypeId
+
+/**
+ * One accept4 and the registration of its fd, both synchronous, so that no
+ * interruption can fall between them: the connection's Pollable, WAIT_READY
+ * when none is pending, or the error. A sampled span gets the peer's address.
+ */
+const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpoll.Pollable | NetError.NetError | number => {
+  const accepted = listenerCore.accept(self.pollable, self.noDelay)
+  if (accepted === streamCore.WAIT_READY) return accepted
+  if (typeof accepted === "number") return errors.fromCode(accepted, "accept", self.address)
+  metrics.accepted()
+  if (span !== undefined && span.sampled) {
+    const peer = streamCore.address(accepted, "getpeername")
+    if (typeof peer !== "number") metrics.peerAttributes(span, address.fromNative(peer))
+  }
+  return accepted
+}
+
+const acceptFrom = (
+  self: TcpListenerImpl,
+  scope: Scope.Scope,
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  span: Tracer.Span | undefined
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
+  Effect.suspend(() => {
+    const accepted = acceptNow(self, span)
+    if (accepted === streamCore.WAIT_READY) {
+      return Effect.flatMap(
+        restore(netpoll.waitReady(self.pollable.input, Effect.void)),
+        () => acceptFrom(self, scope, restore, span)
+      )
+    }
+    if (typeof accepted === "number" || !("fd" in accepted)) return Effect.fail(accepted as NetError.NetError)
+    return Effect.as(Scope.addFinalizer(scope, netpoll.close(accepted)), tcpStream.fromPollable(accepted, undefined))
+  })
+
+class TcpListenerImpl implements TcpListener.TcpListener {
+  readonly [TypeId]: TcpListener.TypeId = TypeId
+
+  constructor(
+    readonly pollable: netpoll.Pollable,
+    readonly address: string,
+    readonly noDelay: boolean
+  ) {}
+
+  get fd(): number {
+    return this.pollable.fd
+  }
+
+  // From accept4 to the finalizer in the caller's Scope nothing may interrupt:
+  // only the wait for a pending connection is interruptible. One accept4 is
+  // atomic, so concurrent accepts need no lock.
+  get accept(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
+    const accept = (span: Tracer.Span | undefined) =>
+      Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore, span)))
+    return Effect.withFiber((fiber) =>
+      metrics.isTraced(fiber) ? metrics.acceptSpan(this.address, accept) : accept(undefined)
+    )
+  }
+
+  get localAddr(): Effect.Effect<NetAddress.InetAddress, NetError.NetError> {
+    return tcpStream.sockAddr(this.pollable, "getsockname")
+  }
+
+  get close(): Effect.Effect<void> {
+    return netpoll.close(this.pollable)
+  }
+
+  toString(): string {
+    return `TcpListener(fd ${this.pollable.fd} on ${this.address})`
+  }
+}
+
+export const bind = (
+  input: address.Input,
+  options?: TcpListener.BindOptions
+): Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll | Scope.Scope> =>
+  Effect.flatMap(address.resolve(input), (addrs) =>
+    Effect.flatMap(Netpoll, (service) =>
+      Effect.acquireRelease(
+        Effect.suspend(() => {
+          const poller = netpoll.fromService(service)
+          const settings = {
+            backlog: options?.backlog ?? listenerCore.DEFAULT_BACKLOG,
+            reusePort: options?.reusePort === true,
+            ipv6Only: options?.ipv6Only
+          }
+          let error: NetError.NetError = errors.closed("bind")
+          for (const addr of addrs) {
+            const result = listenerCore.listen(poller, address.family(addr), address.host(addr), addr.port, settings)
+            if ("fd" in result) {
+              const local = streamCore.address(result, "getsockname")
+              const name = typeof local === "number" ? String(addr) : String(address.fromNative(local))
+              return Effect.succeed(new TcpListenerImpl(result, name, options?.noDelay ?? true))
+            }
+            error = errors.fromCode(result.code, result.syscall, String(addr))
+          }
+          return Effect.fail(error)
+        }),
+        (listener) => listener.close
+      )))
+
+/**
+ * The state of one `serve`: its handler fibers, its free connection slots and
+ * its accept backoff. One fiber runs the accept loop; each connection costs a
+ * fiber forked with the connection's Scope already in its context (providing
+ * it inside the fiber would copy the fiber's refs and push several frames), a
+ * Scope, one frame around the handler and one observer.
+ */
+/**
+ * Closes a connection's Scope with its handler's exit and logs a failure: the
+ * handler's own, or its finalizers' (which are its code too). Interruption is
+ * not logged.
+ */
+const closeConnection = (scope: Scope.Closeable, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) => {
+    const cause = Cause.combine(
+      Exit.isFailure(exit) ? exit.cause : Cause.empty,
+      Exit.isFailure(closed) ? closed.cause : Cause.empty
+    )
+    return cause.reasons.length === 0 || Cause.hasInterruptsOnly(cause)
+      ? Effect.void
+      : Effect.logError("connection handler failed", cause)
+  })
+
+class Server<E, R> {
+  readonly handlers = new Set<Fiber.Fiber<void, never>>()
+  /** Connections being handled; with `max`, the loop accepts only below it. */
+  active = 0
+  /** The accept loop waiting for a free slot. */
+  private slotFreed: (() => void) | undefined = undefined
+  private delayMillis: number | undefined = undefined
+
+  constructor(
+    readonly listener: TcpListenerImpl,
+    readonly handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
+    readonly max: number | undefined,
+    readonly context: Context.Context<Exclude<R, Scope.Scope>>,
+    readonly traced: boolean
+  ) {}
+
+  /** The accept loop: an iteration per connection, each with a fresh Scope. */
+  readonly loop: Effect.Effect<never, NetError.NetError> = Effect.suspend(() => {
+    if (this.max !== undefined && this.active >= this.max) {
+      // No canceller: an interrupted loop is not resumed, and a late call is a no-op.
+      return Effect.callback<never, NetError.NetError>((resume) => {
+        // A handler may have ended while the fiber yielded between the check and here.
+        if (this.active < this.max!) return resume(this.loop)
+        this.slotFreed = () => resume(this.loop)
+      })
+    }
+    return Effect.flatMap(Scope.make(), (scope) =>
+      this.traced
+        ? Effect.matchEffect(metrics.acceptSpan(this.listener.address, (span) => this.accept(scope, span, Effect.void)), {
+          onFailure: this.retry,
+          onSuccess: () => this.loop
+        })
+        : this.accept(scope, undefined, this.loop))
+  })
+
+  /**
+   * Waits for a connection, forks its handler and goes on with `next`; only the
+   * wait is interruptible, from accept4 to the fork all is synchronous. An error
+   * ends a span's accept with it; without a span it is handled here.
+   */
+  private accept<A>(
+    scope: Scope.Closeable,
+    span: Tracer.Span | undefined,
+    next: Effect.Effect<A, NetError.NetError>
+  ): Effect.Effect<A, NetError.NetError> {
+    const accepted = acceptNow(this.listener, span)
+    if (accepted === streamCore.WAIT_READY) {
+      return netpoll.waitReady(this.listener.pollable.input, Effect.suspend(() => this.accept(scope, span, next)))
+    }
+    if (typeof accepted === "number" || !("fd" in accepted)) {
+      const error = accepted as NetError.NetError
+      return span === undefined ? this.retry(error) : Effect.fail(error)
+    }
+    this.delayMillis = undefined
+    this.fork(accepted, scope)
+    return next
+  }
+
+  private fork(pollable: netpoll.Pollable, scope: Scope.Closeable): void {
+    const context = Context.add(this.context, Scope.Scope, scope)
+    let handled: Effect.Effect<void, E, R>
+    try {
+      handled = this.handler(tcpStream.fromPollable(pollable, undefined))
+    } catch (defect) {
+      handled = Effect.die(defect)
+    }
+    this.active++
+    // Handlers start uninterruptible and run interruptibly: the frame that
+    // closes their connection then runs on every exit, interruption included.
+    // One frame while the handler runs (an idle connection keeps it): the rest comes after.
+    const fiber = Effect.runForkWith(context)(
+      Effect.matchCauseEffect(Effect.interruptible(handled), {
+        onFailure: (cause) => closeConnection(scope, Exit.failCause(cause)),
+        onSuccess: () => closeConnection(scope, Exit.void)
+      }) as Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>,
+      { uninterruptible: true }
+    )
+    this.handlers.add(fiber)
+    // The stream closes after the handler's own finalizers, then the slot frees.
+    fiber.addObserver(() => {
+      this.handlers.delete(fiber)
+      pollable.close()
+      this.active--
+      const slotFreed = this.slotFreed
+      this.slotFreed = undefined
+      slotFreed?.()
+    })
+  }
+
+  /**
+   * Transient accept errors are retried with Go's backoff (5 ms doubling to
+   * 1 s, reset by a success); any other error ends the loop.
+   */
+  readonly retry = (error: NetError.NetError): Effect.Effect<never, NetError.NetError> => {
+    if (!listenerCore.isTransient(error.errno)) return Effect.fail(error)
+    const next = Duration.millis(this.delayMillis = listenerCore.nextBackoffMillis(this.delayMillis))
+    return Effect.logWarning("accept failed; retrying", error).pipe(
+      Effect.annotateLogs("retryIn", Duration.format(next)),
+      Effect.andThen(Effect.sleep(next)),
+      Effect.andThen(this.loop)
+    )
+  }
+
+  /** Interrupts every handler and waits for them, their streams closed. */
+  readonly shutdown: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(Array.from(this.handlers)))
+}
+
+export const serve = <E, R>(
+  listener: TcpListener.TcpListener,
+  handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
+  options?: { readonly maxConnections?: number | undefined }
+): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
+  Effect.suspend(() => {
+    const max = options?.maxConnections
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
+      return Effect.die(new RangeError(`serve: maxConnections must be a positive integer, got ${String(max)}`))
+    }
+    return Effect.withFiber<never, NetError.NetError, Exclude<R, Scope.Scope>>((fiber) => {
+      // Every TcpListener comes from `bind`: its type id admits no other implementation.
+      const server = new Server(
+        listener as TcpListenerImpl,
+        handler,
+        max,
+        fiber.context as Context.Context<Exclude<R, Scope.Scope>>,
+        metrics.isTraced(fiber)
+      )
+      return Effect.ensuring(server.loop, server.shutdown)
+    })
+  })

@@ -1,0 +1,237 @@
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as core from "../core/stream.js"
+import * as NetError from "../NetError.js"
+import { Netpoll } from "../Netpoll.js"
+import type * as NetAddress from "effect/net/NetAddress"
+import type * as TcpStream from "../TcpStream.js"
+import * as address from "./address.js"
+import * as errors from "./errors.js"
+import * as metrics from "./metrics.js"
+import * as netpoll from "./netpoll.js"
+
+export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") as TcpStream.TypeId
+
+/** getsockname or getpeername as an effect. */
+export const sockAddr = (
+  pollable: netpoll.Pollable,
+  syscall: "getsockname" | "getpeername"
+): Effect.Effect<NetAddress.InetAddress, NetError.NetError> =>
+  Effect.suspend(() => {
+    const result = core.address(pollable, syscall)
+    return typeof result === "number"
+      ? Effect.fail(errors.fromCode(result, syscall))
+      : Effect.succeed(address.fromNative(result))
+  })
+
+/** The effect a woken fiber runs for a core wait code, or the code's failure. */
+const waitOrFail = <A>(
+  code: number,
+  direction: netpoll.Direction,
+  retry: Effect.Effect<A, NetError.NetError>,
+  syscall: string,
+  address: string | undefined
+): Effect.Effect<A, NetError.NetError> =>
+  code === core.WAIT_READY
+    ? netpoll.waitReady(direction, retry)
+    : code === core.WAIT_TURN
+    ? netpoll.waitTurn(direction, retry)
+    : Effect.fail(errors.fromCode(code, syscall, address))
+
+/** One `read` or `write` as an effect, which is also what a woken fiber runs again. */
+const onceEffect = (
+  self: TcpStreamImpl,
+  direction: netpoll.Direction,
+  syscall: "read" | "write",
+  buf: Uint8Array
+): Effect.Effect<number, NetError.NetError> => {
+  const transfer = syscall === "read" ? core.read : core.write
+  const call: Effect.Effect<number, NetError.NetError> = Effect.suspend(() => {
+    const n = core.once(direction, transfer, buf, netpoll.currentOwner)
+    return n >= 0 ? Effect.succeed(n) : waitOrFail(n, direction, call, syscall, self.remote)
+  })
+  return call
+}
+
+/** One `readExact` or `writeAll`: the core's Transfer, its codes as effects. */
+const transferEffect = (
+  self: TcpStreamImpl,
+  direction: netpoll.Direction,
+  syscall: "read" | "write",
+  buf: Uint8Array
+): Effect.Effect<void, NetError.NetError> =>
+  Effect.suspend(() => {
+    const transfer = new core.Transfer(direction, syscall === "read" ? core.read : core.write, buf)
+    const step: Effect.Effect<void, NetError.NetError> = Effect.suspend(() => {
+      const code = transfer.step(netpoll.currentOwner)
+      switch (code) {
+        case core.DONE:
+          return Effect.void
+        case core.WAIT_READY_LOCKED:
+          return Effect.ensuring(netpoll.waitReady(direction, step), Effect.sync(() => transfer.release()))
+        case core.UNEXPECTED_EOF:
+          return Effect.fail(
+            new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: transfer.done })
+          )
+        default:
+          return waitOrFail(code, direction, step, syscall, self.remote)
+      }
+    })
+    return step
+  })
+
+/** An empty read or write: 0 at once, or SocketClosed. */
+const empty = (self: TcpStreamImpl, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
+  Effect.suspend(() =>
+    core.empty(self.pollable) === 0 ? Effect.succeed(0) : Effect.fail(errors.closed(syscall, self.remote))
+  )
+
+const fromRc = (self: TcpStreamImpl, syscall: string, rc: number): Effect.Effect<void, NetError.NetError> =>
+  rc < 0 ? Effect.fail(errors.fromCode(rc, syscall, self.remote)) : Effect.void
+
+class TcpStreamImpl implements TcpStream.TcpStream {
+  readonly [TypeId]: TcpStream.TypeId = TypeId
+
+  constructor(
+    readonly pollable: netpoll.Pollable,
+    private peer: string | undefined
+  ) {}
+
+  /** The peer as text, for error messages: known from connect, looked up once otherwise. */
+  get remote(): string | undefined {
+    if (this.peer === undefined) {
+      const peer = core.address(this.pollable, "getpeername")
+      if (typeof peer !== "number") this.peer = String(address.fromNative(peer))
+    }
+    return this.peer
+  }
+
+  get fd(): number {
+    return this.pollable.fd
+  }
+
+  read(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
+    return buf.length === 0 ? empty(this, "read") : onceEffect(this, this.pollable.input, "read", buf)
+  }
+
+  write(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
+    return buf.length === 0 ? empty(this, "write") : onceEffect(this, this.pollable.output, "write", buf)
+  }
+
+  readExact(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
+    return buf.length === 0 ? Effect.asVoid(empty(this, "read")) : transferEffect(this, this.pollable.input, "read", buf)
+  }
+
+  writeAll(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
+    return buf.length === 0
+      ? Effect.asVoid(empty(this, "write"))
+      : transferEffect(this, this.pollable.output, "write", buf)
+  }
+
+  get tryClone(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
+    return Effect.flatMap(Effect.scope, (scope) =>
+      Effect.uninterruptible(Effect.suspend(() => {
+        const clone = core.dup(this.pollable)
+        if ("code" in clone) {
+          return Effect.fail(errors.fromCode(clone.code, clone.syscall, this.remote))
+        }
+        return Effect.as(Scope.addFinalizer(scope, netpoll.close(clone)), new TcpStreamImpl(clone, this.remote))
+      })))
+  }
+
+  get peerAddr(): Effect.Effect<NetAddress.InetAddress, NetError.NetError> {
+    return sockAddr(this.pollable, "getpeername")
+  }
+
+  get localAddr(): Effect.Effect<NetAddress.InetAddress, NetError.NetError> {
+    return sockAddr(this.pollable, "getsockname")
+  }
+
+  shutdown(how: "read" | "write" | "both"): Effect.Effect<void, NetError.NetError> {
+    return Effect.suspend(() => fromRc(this, "shutdown", core.shutdown(this.pollable, how)))
+  }
+
+  setNoDelay(on: boolean): Effect.Effect<void, NetError.NetError> {
+    return Effect.suspend(() => fromRc(this, "setsockopt", core.setNoDelay(this.pollable, on)))
+  }
+
+  setKeepAlive(on: boolean, initialDelayMillis?: number): Effect.Effect<void, NetError.NetError> {
+    return Effect.suspend(() =>
+      fromRc(this, "setsockopt", core.setKeepAlive(this.pollable, on, initialDelayMillis))
+    )
+  }
+
+  get close(): Effect.Effect<void> {
+    return netpoll.close(this.pollable)
+  }
+
+  toString(): string {
+    return `TcpStream(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
+  }
+}
+
+/** Wraps a connected fd that the caller has already registered and scoped. */
+export const fromPollable = (pollable: netpoll.Pollable, remote: string | undefined): TcpStream.TcpStream =>
+  new TcpStreamImpl(pollable, remote)
+
+/** Waits until a pending connect completes (or fails). */
+const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Effect<void, NetError.NetError> =>
+  netpoll.waitReady(
+    pollable.output,
+    Effect.suspend(() => {
+      const rc = core.connectResult(pollable)
+      return rc === 0 ? Effect.void : rc === core.WAIT_READY
+        ? awaitConnected(pollable, address)
+        : Effect.fail(errors.fromCode(rc, "connect", address))
+    })
+  )
+
+const connectOne = (
+  poller: netpoll.Poller,
+  scope: Scope.Scope,
+  addr: NetAddress.InetAddress,
+  options: TcpStream.ConnectOptions | undefined
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
+  Effect.uninterruptibleMask((restore) => {
+    const name = String(addr)
+    const keepAlive = options?.keepAlive
+    const started = core.connectStart(poller, address.family(addr), address.host(addr), addr.port, {
+      noDelay: options?.noDelay ?? true,
+      keepAlive: keepAlive === undefined || keepAlive === false ? false : keepAlive === true ? 0 : keepAlive
+    })
+    if (!("pollable" in started)) return Effect.fail(errors.fromCode(started.code, started.syscall, name))
+    const { pending, pollable } = started
+    const connected = pending ? restore(awaitConnected(pollable, name)) : Effect.void
+    return Effect.onExit(connected, (exit) => {
+      if (Exit.isFailure(exit)) return netpoll.close(pollable)
+      core.connected(pollable)
+      metrics.connected()
+      return Scope.addFinalizer(scope, netpoll.close(pollable))
+    }).pipe(Effect.as(fromPollable(pollable, name)))
+  })
+
+const tryEach = (
+  poller: netpoll.Poller,
+  scope: Scope.Scope,
+  addrs: ReadonlyArray<NetAddress.InetAddress>,
+  index: number,
+  options: TcpStream.ConnectOptions | undefined
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
+  index === addrs.length - 1
+    ? connectOne(poller, scope, addrs[index]!, options)
+    : Effect.catch(
+      connectOne(poller, scope, addrs[index]!, options),
+      () => tryEach(poller, scope, addrs, index + 1, options)
+    )
+
+export const connect = (
+  input: address.Input,
+  options?: TcpStream.ConnectOptions
+): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Netpoll | Scope.Scope> =>
+  metrics.connectSpan(
+    input,
+    Effect.flatMap(address.resolve(input), (addrs) =>
+      Effect.flatMap(Netpoll, (service) =>
+        Effect.flatMap(Effect.scope, (scope) => tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
+  )
