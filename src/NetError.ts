@@ -6,7 +6,7 @@
  */
 import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
-import * as errno from "./core/errno.js"
+import { errno } from "./internal/core.js"
 
 /**
  * @since 0.1.0

@@ -35,7 +35,7 @@ describe("Netpoll", () => {
     it.live(`size counts the fds the ${backend} Netpoll owns: listeners, streams and clones, until they close`, () =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(netpollLayer, scope)
+        const context = yield* Layer.buildWithScope(Layer.fresh(netpollLayer), scope)
         const service = Context.get(context, Netpoll.Netpoll)
         const sizes = yield* Effect.scoped(Effect.gen(function*() {
           const sizes: Array<number> = [service.size]
@@ -58,11 +58,12 @@ describe("Netpoll", () => {
     it.live(`waiting counts the fibers parked on the ${backend} Netpoll, and drops as they wake or are interrupted`, () =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(netpollLayer, scope)
+        const context = yield* Layer.buildWithScope(Layer.fresh(netpollLayer), scope)
         const service = Context.get(context, Netpoll.Netpoll)
         yield* Effect.scoped(Effect.gen(function*() {
           const listener = yield* TcpListener.bind("127.0.0.1:0")
-          const accepting = yield* Effect.forkChild(Effect.scoped(listener.accept))
+          // The accepted stream stays open in this Scope, so the client's read below has to wait.
+          const accepting = yield* Effect.forkChild(listener.accept)
           yield* eventually(() => service.waiting === 1, "an accept parking")
           const client = yield* bound(TcpStream.connect(yield* listener.localAddr))
           yield* bound(Fiber.join(accepting))
@@ -82,8 +83,8 @@ describe("Netpoll", () => {
       yield* loopTurns
       const fds = openFds()
       const scope = yield* Scope.make()
-      const one = yield* Layer.buildWithScope(Netpoll.layer, scope)
-      const two = yield* Layer.buildWithScope(Netpoll.layer, scope)
+      const one = yield* Layer.buildWithScope(Layer.fresh(Netpoll.layer), scope)
+      const two = yield* Layer.buildWithScope(Layer.fresh(Netpoll.layer), scope)
       const first = Context.get(one, Netpoll.Netpoll)
       const second = Context.get(two, Netpoll.Netpoll)
       expect(first).not.toBe(second)

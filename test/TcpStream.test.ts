@@ -700,7 +700,7 @@ for (const [backend, netpollLayer] of backends) {
 
       it.effect("a name that cannot resolve fails with HostNotFound", () =>
         Effect.gen(function*() {
-          const error = yield* Effect.flip(bound(Effect.scoped(TcpStream.connect("no-such-host.invalid:80")), "resolution"))
+          const error = yield* bound(Effect.flip(Effect.scoped(TcpStream.connect("no-such-host.invalid:80"))), "resolution")
           expect(error._tag).toBe("HostNotFound")
           expect(error.address).toBe("no-such-host.invalid:80")
         }), 60_000)

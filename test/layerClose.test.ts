@@ -20,7 +20,7 @@ it.live("a connect resumed just before the Netpoll layer closes fails with Socke
     for (let round = 0; round < 20; round++) {
       const reuse = round % 2 === 1
       const layerScope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(Netpoll.layer, layerScope)
+      const context = yield* Layer.buildWithScope(Layer.fresh(Netpoll.layer), layerScope)
       const exit = yield* Effect.gen(function*() {
         const netpoll = yield* Netpoll.Netpoll
         const listener = yield* TcpListener.bind("127.0.0.1:0")

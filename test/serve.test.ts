@@ -12,6 +12,7 @@ import * as Scheduler from "effect/Scheduler"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import * as metrics from "../src/internal/metrics.js"
 import { isOpen, loopTurns, openFds } from "./utils/fds.js"
 import {
   bound,
@@ -218,6 +219,15 @@ layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
   })
 
   describe("spans", () => {
+    it.effect("a span is made only for a tracer that records it: not under Effect's native tracer, nor with tracing off", () =>
+      Effect.gen(function*() {
+        const traced = Effect.withFiber((fiber) => Effect.succeed(metrics.isTraced(fiber)))
+        const { tracer } = recordingTracer()
+        expect(yield* traced).toBe(false)
+        expect(yield* Effect.withTracer(traced, tracer)).toBe(true)
+        expect(yield* traced.pipe(Effect.withTracerEnabled(false), Effect.withTracer(tracer))).toBe(false)
+      }))
+
     it.effect("with a tracer installed, each accepted connection ends an accept span with its peer", () =>
       Effect.gen(function*() {
         const { spans, tracer } = recordingTracer()

@@ -8,7 +8,9 @@ import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import type * as Scheduler from "effect/Scheduler"
-import { addon } from "../../dist/core/native.js"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { addon } from "./internal/core.js"
 import * as internalMetrics from "./internal/metrics.js"
 import * as internal from "./internal/netpoll.js"
 import * as internalScheduler from "./internal/scheduler.js"
@@ -74,6 +76,14 @@ export declare namespace Netpoll {
 export const scheduler: Scheduler.Scheduler = internalScheduler.scheduler
 
 /**
+ * A poller for the layer's lifetime, with `scheduler` installed for the fibers
+ * of the program it is provided to; its release closes every fd it still owns,
+ * in the same fiber, before the scheduler is restored.
+ */
+const acquireWith = (edgeTriggered: boolean) =>
+  Effect.zipRight(Effect.locallyScoped(FiberRef.currentScheduler, scheduler), internal.acquire(edgeTriggered))
+
+/**
  * The native backend best suited to this platform: edge-triggered epoll on
  * Linux, one uv_poll_t per fd elsewhere. Closing the layer's scope closes
  * every fd it still owns and wakes every fiber parked on one. The layer also
@@ -83,7 +93,7 @@ export const scheduler: Scheduler.Scheduler = internalScheduler.scheduler
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.acquireWith(addon.hasEdgeTriggered, scheduler))
+export const layer: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, acquireWith(addon.hasEdgeTriggered))
 
 /**
  * The portable backend, one uv_poll_t per fd, on every platform (with
@@ -93,7 +103,7 @@ export const layer: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.acquir
  * @since 0.1.0
  * @category layers
  */
-export const layerUvPoll: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, internal.acquireWith(false, scheduler))
+export const layerUvPoll: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, acquireWith(false))
 
 /**
  * The library's metrics, in Effect's global metric registry, so `Metric.value`,

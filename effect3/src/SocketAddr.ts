@@ -8,7 +8,7 @@ import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type * as Equal from "effect/Equal"
 import type { Inspectable } from "effect/Inspectable"
-import * as internal from "./internal/socketAddr.js"
+import * as internal from "./internal/address.js"
 import type * as NetError from "./NetError.js"
 
 /**

@@ -4,7 +4,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as coreErrno from "../../dist/core/errno.js"
-import * as errno from "../src/internal/errno.js"
+import * as errno from "../src/internal/errors.js"
 import * as NetError from "../src/NetError.js"
 
 const E = os.constants.errno

@@ -541,7 +541,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("TcpListener", (it) => {
     it.effect("transient accept errors (EMFILE) are logged and retried with a backoff that never spins", () =>
       Effect.gen(function*() {
         const fixture = path.join(root, "test", "fixtures", "acceptEmfile.ts")
-        const script = `ulimit -n 256 && exec "$0" --import tsx "$@"`
+        const script = `ulimit -n 256 && exec "$0" --preserve-symlinks --import tsx "$@"`
         for (const backend of ["epoll", "uv_poll"]) {
           const result = yield* runChild("bash", ["-c", script, process.execPath, fixture, backend], 60_000)
           expect(result.stderr).not.toMatch(/Error/)

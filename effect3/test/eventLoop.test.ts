@@ -35,7 +35,7 @@ const runFixture = (
     let pending = ""
     let stderr = ""
     let done = false
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "test", "fixtures", fixture), ...args], {
+    const child = spawn(process.execPath, ["--preserve-symlinks", "--import", "tsx", path.join(root, "test", "fixtures", fixture), ...args], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"]
     })

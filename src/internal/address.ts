@@ -2,11 +2,14 @@ import * as Effect from "effect/Effect"
 import * as Host from "effect/net/Host"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Result from "effect/Result"
-import * as resolver from "../core/resolve.js"
 import * as NetError from "../NetError.js"
+import { resolver } from "./core.js"
 
 /** What `connect` and `bind` accept. */
 export type Input = string | { readonly host: string; readonly port: number } | NetAddress.InetAddress
+
+/** What `localAddr` and `peerAddr` return. */
+export type Address = NetAddress.InetAddress
 
 export const isInetAddress: (u: unknown) => u is NetAddress.InetAddress = NetAddress.isInetAddress
 

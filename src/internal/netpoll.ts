@@ -1,21 +1,22 @@
+/**
+ * Parking fibers on the core's directions. Shared by both Effect lines: the
+ * Effect 3 line compiles this same file against its own `effect`.
+ */
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
-import * as errno from "../core/errno.js"
-import * as core from "../core/poller.js"
 import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
+import * as core from "./core.js"
 import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
+import * as runtime from "./runtime.js"
 
-export type { Direction, Pollable, Poller } from "../core/poller.js"
-
-const observe = (fiber: Fiber.Fiber<unknown, unknown>, onEnd: () => void) => {
-  fiber.addObserver(onEnd)
-}
+export type Direction = core.poller.Direction
+export type Pollable = core.poller.Pollable
+export type Poller = core.poller.Poller
 
 /** The running fiber's Owner, observed from its first use until the fiber ends. */
-export const currentOwner = (): core.Owner => core.ownerOf(Fiber.getCurrent()!, observe)
+export const currentOwner = (): core.poller.Owner => core.poller.ownerOf(runtime.currentFiber(), runtime.observe)
 
 /**
  * Parks the running fiber until the direction's next readiness edge (or until
@@ -24,36 +25,39 @@ export const currentOwner = (): core.Owner => core.ownerOf(Fiber.getCurrent()!, 
  * the wake-ups out only once its lists are consistent.
  */
 const wait = <A, E>(
-  direction: core.Direction,
+  direction: Direction,
   retry: Effect.Effect<A, E>,
   forReadiness: boolean
 ): Effect.Effect<A, E | NetError.SocketClosed> =>
-  Effect.callback((resume) => {
+  runtime.async<A, E | NetError.SocketClosed>((resume) => {
     const rc = direction.park(
       currentOwner,
       (closed) => resume(closed ? Effect.fail(errors.closed(direction.syscall)) : retry),
       forReadiness
     )
-    if (rc === core.NOW) resume(retry)
-    else if (rc === errno.CLOSED) resume(Effect.fail(errors.closed(direction.syscall)))
+    if (rc === core.poller.NOW) resume(retry)
+    else if (rc === core.errno.CLOSED) resume(Effect.fail(errors.closed(direction.syscall)))
   })
 
-export const waitReady = <A, E>(direction: core.Direction, retry: Effect.Effect<A, E>) => wait(direction, retry, true)
+export const waitReady = <A, E>(direction: Direction, retry: Effect.Effect<A, E>) => wait(direction, retry, true)
 
-export const waitTurn = <A, E>(direction: core.Direction, retry: Effect.Effect<A, E>) => wait(direction, retry, false)
+export const waitTurn = <A, E>(direction: Direction, retry: Effect.Effect<A, E>) => wait(direction, retry, false)
 
 /** Closes a Pollable (idempotent), as an effect. */
-export const close = (pollable: core.Pollable): Effect.Effect<void> => Effect.sync(() => pollable.close())
+export const close = (pollable: Pollable): Effect.Effect<void> => Effect.sync(() => pollable.close())
 
 /** A poller for the layer's lifetime; its release closes every fd it still owns. */
-export const acquire = (edgeTriggered: boolean): Effect.Effect<core.Poller, never, Scope.Scope> =>
+export const acquire = (edgeTriggered: boolean): Effect.Effect<Poller, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.suspend(() => {
-      const poller = core.Poller.open(edgeTriggered, metrics.hooks)
+      const poller = core.poller.Poller.open(edgeTriggered, metrics.hooks)
       return typeof poller === "number" ? Effect.die(errors.fromCode(poller, "poller_open")) : Effect.succeed(poller)
     }),
     (poller) => Effect.sync(() => poller.shutdown())
   )
 
 /** Every Netpoll service is a Poller: the layers above are its only constructors. */
-export const fromService = (service: Netpoll.Netpoll.Service): core.Poller => service as core.Poller
+export const fromService = (service: Netpoll.Netpoll.Service): Poller => service as Poller
+
+/** Whether a core result is a Pollable (and not an error code or failure). */
+export const isPollable = (u: unknown): u is Pollable => u instanceof core.poller.Pollable

@@ -1,22 +1,23 @@
-import * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
+/**
+ * Listeners and `serve`: the core's codes as effects. Shared by both Effect
+ * lines: the Effect 3 line compiles this same file against its own `effect`.
+ */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as NetAddress from "effect/net/NetAddress"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
 import { Netpoll } from "../Netpoll.js"
 import type * as TcpListener from "../TcpListener.js"
 import type * as TcpStream from "../TcpStream.js"
-import * as listenerCore from "../core/listener.js"
-import * as streamCore from "../core/stream.js"
 import * as address from "./address.js"
+import { listener as listenerCore, stream as streamCore } from "./core.js"
 import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
 import * as netpoll from "./netpoll.js"
+import * as runtime from "./runtime.js"
 import * as tcpStream from "./tcpStream.js"
 
 export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener") as TcpListener.TypeId
@@ -75,12 +76,12 @@ class TcpListenerImpl implements TcpListener.TcpListener {
   get accept(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
     const accept = (span: Tracer.Span | undefined) =>
       Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore, span)))
-    return Effect.withFiber((fiber) =>
+    return runtime.withCaptured((_, fiber) =>
       metrics.isTraced(fiber) ? metrics.acceptSpan(this.address, accept) : accept(undefined)
     )
   }
 
-  get localAddr(): Effect.Effect<NetAddress.InetAddress, NetError.NetError> {
+  get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
     return tcpStream.sockAddr(this.pollable, "getsockname")
   }
 
@@ -134,19 +135,14 @@ export const bind = (
  * handler's own, or its finalizers' (which are its code too). Interruption is
  * not logged.
  */
-const closeConnection = (scope: Scope.Closeable, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+const closeConnection = (scope: runtime.CloseableScope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
   Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) => {
-    const cause = Cause.combine(
-      Exit.isFailure(exit) ? exit.cause : Cause.empty,
-      Exit.isFailure(closed) ? closed.cause : Cause.empty
-    )
-    return cause.reasons.length === 0 || Cause.hasInterruptsOnly(cause)
-      ? Effect.void
-      : Effect.logError("connection handler failed", cause)
+    const cause = runtime.failureToLog(exit, closed)
+    return cause === undefined ? Effect.void : Effect.logError("connection handler failed", cause)
   })
 
 class Server<E, R> {
-  readonly handlers = new Set<Fiber.Fiber<void, never>>()
+  readonly handlers = new Set<runtime.AnyFiber>()
   /** Connections being handled; with `max`, the loop accepts only below it. */
   active = 0
   /** The accept loop waiting for a free slot. */
@@ -157,7 +153,7 @@ class Server<E, R> {
     readonly listener: TcpListenerImpl,
     readonly handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
     readonly max: number | undefined,
-    readonly context: Context.Context<Exclude<R, Scope.Scope>>,
+    readonly captured: runtime.Captured<Exclude<R, Scope.Scope>>,
     readonly traced: boolean
   ) {}
 
@@ -165,7 +161,7 @@ class Server<E, R> {
   readonly loop: Effect.Effect<never, NetError.NetError> = Effect.suspend(() => {
     if (this.max !== undefined && this.active >= this.max) {
       // No canceller: an interrupted loop is not resumed, and a late call is a no-op.
-      return Effect.callback<never, NetError.NetError>((resume) => {
+      return runtime.async<never, NetError.NetError>((resume) => {
         // A handler may have ended while the fiber yielded between the check and here.
         if (this.active < this.max!) return resume(this.loop)
         this.slotFreed = () => resume(this.loop)
@@ -186,7 +182,7 @@ class Server<E, R> {
    * ends a span's accept with it; without a span it is handled here.
    */
   private accept<A>(
-    scope: Scope.Closeable,
+    scope: runtime.CloseableScope,
     span: Tracer.Span | undefined,
     next: Effect.Effect<A, NetError.NetError>
   ): Effect.Effect<A, NetError.NetError> {
@@ -203,8 +199,7 @@ class Server<E, R> {
     return next
   }
 
-  private fork(pollable: netpoll.Pollable, scope: Scope.Closeable): void {
-    const context = Context.add(this.context, Scope.Scope, scope)
+  private fork(pollable: netpoll.Pollable, scope: runtime.CloseableScope): void {
     let handled: Effect.Effect<void, E, R>
     try {
       handled = this.handler(tcpStream.fromPollable(pollable, undefined))
@@ -212,19 +207,21 @@ class Server<E, R> {
       handled = Effect.die(defect)
     }
     this.active++
-    // Handlers start uninterruptible and run interruptibly: the frame that
-    // closes their connection then runs on every exit, interruption included.
-    // One frame while the handler runs (an idle connection keeps it): the rest comes after.
-    const fiber = Effect.runForkWith(context)(
+    // The handler runs interruptibly in a fiber that starts uninterruptible: the
+    // frame that closes its connection then runs on every exit, interruption
+    // included. One frame while the handler runs (an idle connection keeps
+    // it): the rest comes after.
+    const fiber = runtime.forkHandler(
+      this.captured,
+      scope,
       Effect.matchCauseEffect(Effect.interruptible(handled), {
         onFailure: (cause) => closeConnection(scope, Exit.failCause(cause)),
         onSuccess: () => closeConnection(scope, Exit.void)
-      }) as Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>,
-      { uninterruptible: true }
+      }) as Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>
     )
     this.handlers.add(fiber)
     // The stream closes after the handler's own finalizers, then the slot frees.
-    fiber.addObserver(() => {
+    runtime.observe(fiber, () => {
       this.handlers.delete(fiber)
       pollable.close()
       this.active--
@@ -262,15 +259,9 @@ export const serve = <E, R>(
     if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
       return Effect.die(new RangeError(`serve: maxConnections must be a positive integer, got ${String(max)}`))
     }
-    return Effect.withFiber<never, NetError.NetError, Exclude<R, Scope.Scope>>((fiber) => {
+    return runtime.withCaptured<never, NetError.NetError, Exclude<R, Scope.Scope>>((captured, fiber) => {
       // Every TcpListener comes from `bind`: its type id admits no other implementation.
-      const server = new Server(
-        listener as TcpListenerImpl,
-        handler,
-        max,
-        fiber.context as Context.Context<Exclude<R, Scope.Scope>>,
-        metrics.isTraced(fiber)
-      )
+      const server = new Server(listener as TcpListenerImpl, handler, max, captured, metrics.isTraced(fiber))
       return Effect.ensuring(server.loop, server.shutdown)
     })
   })

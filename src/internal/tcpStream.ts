@@ -1,15 +1,19 @@
+/**
+ * Connected streams: the core's codes as effects. Shared by both Effect lines:
+ * the Effect 3 line compiles this same file against its own `effect`.
+ */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
-import * as core from "../core/stream.js"
 import * as NetError from "../NetError.js"
 import { Netpoll } from "../Netpoll.js"
-import type * as NetAddress from "effect/net/NetAddress"
 import type * as TcpStream from "../TcpStream.js"
 import * as address from "./address.js"
+import { stream as core } from "./core.js"
 import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
 import * as netpoll from "./netpoll.js"
+import * as runtime from "./runtime.js"
 
 export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") as TcpStream.TypeId
 
@@ -17,7 +21,7 @@ export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") a
 export const sockAddr = (
   pollable: netpoll.Pollable,
   syscall: "getsockname" | "getpeername"
-): Effect.Effect<NetAddress.InetAddress, NetError.NetError> =>
+): Effect.Effect<address.Address, NetError.NetError> =>
   Effect.suspend(() => {
     const result = core.address(pollable, syscall)
     return typeof result === "number"
@@ -133,18 +137,18 @@ class TcpStreamImpl implements TcpStream.TcpStream {
     return Effect.flatMap(Effect.scope, (scope) =>
       Effect.uninterruptible(Effect.suspend(() => {
         const clone = core.dup(this.pollable)
-        if ("code" in clone) {
+        if (!netpoll.isPollable(clone)) {
           return Effect.fail(errors.fromCode(clone.code, clone.syscall, this.remote))
         }
         return Effect.as(Scope.addFinalizer(scope, netpoll.close(clone)), new TcpStreamImpl(clone, this.remote))
       })))
   }
 
-  get peerAddr(): Effect.Effect<NetAddress.InetAddress, NetError.NetError> {
+  get peerAddr(): Effect.Effect<address.Address, NetError.NetError> {
     return sockAddr(this.pollable, "getpeername")
   }
 
-  get localAddr(): Effect.Effect<NetAddress.InetAddress, NetError.NetError> {
+  get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
     return sockAddr(this.pollable, "getsockname")
   }
 
@@ -190,7 +194,7 @@ const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Eff
 const connectOne = (
   poller: netpoll.Poller,
   scope: Scope.Scope,
-  addr: NetAddress.InetAddress,
+  addr: address.Address,
   options: TcpStream.ConnectOptions | undefined
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
   Effect.uninterruptibleMask((restore) => {
@@ -200,7 +204,7 @@ const connectOne = (
       noDelay: options?.noDelay ?? true,
       keepAlive: keepAlive === undefined || keepAlive === false ? false : keepAlive === true ? 0 : keepAlive
     })
-    if (!("pollable" in started)) return Effect.fail(errors.fromCode(started.code, started.syscall, name))
+    if ("code" in started) return Effect.fail(errors.fromCode(started.code, started.syscall, name))
     const { pending, pollable } = started
     const connected = pending ? restore(awaitConnected(pollable, name)) : Effect.void
     return Effect.onExit(connected, (exit) => {
@@ -214,13 +218,13 @@ const connectOne = (
 const tryEach = (
   poller: netpoll.Poller,
   scope: Scope.Scope,
-  addrs: ReadonlyArray<NetAddress.InetAddress>,
+  addrs: ReadonlyArray<address.Address>,
   index: number,
   options: TcpStream.ConnectOptions | undefined
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
   index === addrs.length - 1
     ? connectOne(poller, scope, addrs[index]!, options)
-    : Effect.catch(
+    : runtime.catchAll(
       connectOne(poller, scope, addrs[index]!, options),
       () => tryEach(poller, scope, addrs, index + 1, options)
     )

@@ -1,5 +1,4 @@
 import * as net from "node:net"
-import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -8,6 +7,8 @@ import type * as Scope from "effect/Scope"
 import type * as Netpoll from "../../src/Netpoll.js"
 import * as TcpListener from "../../src/TcpListener.js"
 import * as TcpStream from "../../src/TcpStream.js"
+
+export { defects, failures, failureTag, isInterrupted } from "./exits.js"
 
 export class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
 
@@ -25,25 +26,6 @@ export const bound = <A, E, R>(
 /** Waits (bounded) until `condition` holds, checking every millisecond. */
 export const eventually = (condition: () => boolean, what = "condition", duration: `${number} seconds` = "20 seconds") =>
   bound(Effect.repeat(Effect.sleep("1 millis"), { until: condition }), what, duration)
-
-/** Whether an exit is an interruption and nothing else. */
-export const isInterrupted = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-
-/** The typed failures of a cause, in order. */
-export const failures = <E>(cause: Cause.Cause<E>): Array<E> =>
-  cause.reasons.filter(Cause.isFailReason).map((reason) => reason.error)
-
-/** The defects of a cause, in order. */
-export const defects = (cause: Cause.Cause<unknown>): Array<unknown> =>
-  cause.reasons.filter(Cause.isDieReason).map((reason) => reason.defect)
-
-/** The `_tag` of an exit's first typed failure, if it failed with one. */
-export const failureTag = (exit: Exit.Exit<unknown, unknown> | undefined): string | undefined => {
-  if (exit === undefined || Exit.isSuccess(exit)) return undefined
-  const [error] = failures(exit.cause)
-  return (error as { readonly _tag?: string } | undefined)?._tag
-}
 
 /** The fiber's exit if it has finished, `undefined` while it runs. */
 export const poll = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.sync(() => fiber.pollUnsafe())

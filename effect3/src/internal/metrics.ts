@@ -10,9 +10,8 @@ import * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
-import * as attributes from "../../../dist/core/attributes.js"
-import type { Hooks } from "../../../dist/core/poller.js"
-import * as socketAddr from "./socketAddr.js"
+import * as socketAddr from "./address.js"
+import { attributes, type poller } from "./core.js"
 
 export const bytesRead = Metric.counter("effect_netpoll_bytes_read", {
   description: "Bytes received by effect-netpoll streams (read, readExact and everything built on them)",
@@ -46,7 +45,7 @@ export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectio
 const untagged: ReadonlyArray<MetricLabel.MetricLabel> = []
 
 /** What the core's pollers count: sockets opened and closed, bytes moved. */
-export const hooks: Hooks = {
+export const hooks: poller.Hooks = {
   opened: () => socketsOpen.unsafeModify(1, untagged),
   closed: () => socketsOpen.unsafeModify(-1, untagged),
   transferred: (direction, n) => {
@@ -94,7 +93,7 @@ const annotatePeer = (span: Tracer.Span, stream: TcpStream.TcpStream): Effect.Ef
 
 /** Records the peer of a span's connection. */
 export const peerAttributes = (span: Tracer.Span, peer: SocketAddr.SocketAddr): void => {
-  for (const [key, value] of Object.entries(attributes.peer(socketAddr.familyNumber(peer), peer.address, peer.port))) {
+  for (const [key, value] of Object.entries(attributes.peer(socketAddr.family(peer), peer.address, peer.port))) {
     span.attribute(key, value)
   }
 }

@@ -9,9 +9,9 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
-import * as duplex from "../../../dist/core/duplex.js"
 import type * as NetError from "../NetError.js"
 import type * as TcpStream from "../TcpStream.js"
+import { duplex } from "./core.js"
 
 const invalidChunkSize = (size: unknown): RangeError =>
   new RangeError(`chunkSize must be a positive integer, got ${String(size)}`)

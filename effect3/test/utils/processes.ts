@@ -139,7 +139,7 @@ export const spawn = (
 
 /** Runs `examples/<name>` as `node --import tsx examples/<name> ...args`. */
 export const runExample = (name: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  spawn(process.execPath, ["--import", "tsx", path.join("examples", name), ...args], { name, env })
+  spawn(process.execPath, ["--preserve-symlinks", "--import", "tsx", path.join("examples", name), ...args], { name, env })
 
 /** Sends SIGINT and waits for the child to exit. */
 export const interrupt = (child: Child) =>

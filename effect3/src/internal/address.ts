@@ -5,8 +5,8 @@ import * as Equal from "effect/Equal"
 import * as Hash from "effect/Hash"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Predicate from "effect/Predicate"
-import * as resolver from "../../../dist/core/resolve.js"
 import * as NetError from "../NetError.js"
+import { resolver } from "./core.js"
 import type * as SocketAddr from "../SocketAddr.js"
 
 export const TypeId: SocketAddr.TypeId = Symbol.for("effect-netpoll/SocketAddr") as SocketAddr.TypeId
@@ -38,8 +38,17 @@ class SocketAddrImpl implements SocketAddr.SocketAddr {
 
 export const isSocketAddr = (u: unknown): u is SocketAddr.SocketAddr => Predicate.hasProperty(u, TypeId)
 
+/** What `connect` and `bind` accept. */
+export type Input = SocketAddr.Input
+
+/** What `localAddr` and `peerAddr` return. */
+export type Address = SocketAddr.SocketAddr
+
 /** The addon reports families as 4 and 6. */
-export const familyNumber = (self: SocketAddr.SocketAddr): 4 | 6 => self.family === "IPv4" ? 4 : 6
+export const family = (self: SocketAddr.SocketAddr): 4 | 6 => self.family === "IPv4" ? 4 : 6
+
+/** The IP without brackets, as the addon takes it. */
+export const host = (self: SocketAddr.SocketAddr): string => self.address
 
 export const fromNative = (tuple: readonly [4 | 6, string, number]): SocketAddr.SocketAddr =>
   new SocketAddrImpl(tuple[0] === 4 ? "IPv4" : "IPv6", tuple[1], tuple[2])

@@ -1,0 +1,93 @@
+/**
+ * What differs between Effect 3 and Effect 4 at run time, behind one set of
+ * names: the bindings shared by both lines (tcpStream, tcpListener, netpoll)
+ * are compiled against each line's `effect` and call these. This is the
+ * Effect 3 side; src/internal/runtime.ts is the other.
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import * as Scope from "effect/Scope"
+
+/** A fiber, as observers and `interruptAll` see it. */
+export type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+/** A Scope that its owner closes. */
+export type CloseableScope = Scope.CloseableScope
+
+/** Suspends the fiber until `resume` is called; an effect returned by `register` cancels. */
+export const async: <A, E = never>(
+  register: (resume: (effect: Effect.Effect<A, E>) => void) => void | Effect.Effect<void>
+) => Effect.Effect<A, E> = Effect.async
+
+/** The fiber running the current effect (called only from inside one). */
+export const currentFiber = (): AnyFiber => Option.getOrThrow(Fiber.getCurrentFiber()) as AnyFiber
+
+/** Runs `f` once the fiber ends. */
+export const observe = (fiber: AnyFiber, f: () => void): void => {
+  fiber.addObserver(f)
+}
+
+/** Recovers from every failure. */
+export const catchAll: <A, E, R, A2, E2, R2>(
+  self: Effect.Effect<A, E, R>,
+  f: (e: E) => Effect.Effect<A2, E2, R2>
+) => Effect.Effect<A | A2, E2, R | R2> = Effect.catchAll
+
+/** The services, fiber refs and flags that handler fibers inherit. */
+export type Captured<R> = Runtime.Runtime<R>
+
+/** Runs `f` with what the current fiber's children would inherit, and the fiber itself. */
+export const withCaptured = <A, E, R>(
+  f: (captured: Captured<R>, fiber: AnyFiber) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber, status) =>
+    f(
+      Runtime.make({
+        context: fiber.currentContext as Context.Context<R>,
+        fiberRefs: fiber.getFiberRefs(),
+        // Handlers start uninterruptible (see forkHandler).
+        runtimeFlags: RuntimeFlags.disable(status.runtimeFlags, RuntimeFlags.Interruption)
+      }),
+      fiber
+    )
+  )
+
+/**
+ * Starts a handler fiber with the captured services and `scope` as its Scope,
+ * uninterruptible at first: `effect` makes its own body interruptible, so the
+ * frame that closes the connection runs on every exit.
+ */
+export const forkHandler = <R>(
+  captured: Captured<R>,
+  scope: Scope.CloseableScope,
+  effect: Effect.Effect<void, never, R | Scope.Scope>
+): AnyFiber =>
+  Runtime.runFork(
+    Runtime.make({
+      context: Context.add(captured.context, Scope.Scope, scope),
+      fiberRefs: captured.fiberRefs,
+      runtimeFlags: captured.runtimeFlags
+    }),
+    effect
+  )
+
+/**
+ * What a connection's end leaves to log: the handler's failure and its
+ * finalizers', or undefined when there is none besides interruption.
+ */
+export const failureToLog = (
+  exit: Exit.Exit<unknown, unknown>,
+  closed: Exit.Exit<unknown, unknown>
+): Cause.Cause<unknown> | undefined => {
+  const cause = Cause.sequential(
+    Exit.isFailure(exit) ? exit.cause : Cause.empty,
+    Exit.isFailure(closed) ? closed.cause : Cause.empty
+  )
+  return Cause.isEmpty(cause) || Cause.isInterruptedOnly(cause) ? undefined : cause
+}

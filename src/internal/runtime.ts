@@ -1,0 +1,71 @@
+/**
+ * What differs between Effect 3 and Effect 4 at run time, behind one set of
+ * names: the bindings shared by both lines (tcpStream, tcpListener, netpoll)
+ * are compiled against each line's `effect` and call these. This is the
+ * Effect 4 side; effect3/src/internal/runtime.ts is the other.
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+
+/** A fiber, as observers and `interruptAll` see it. */
+export type AnyFiber = Fiber.Fiber<unknown, unknown>
+
+/** A Scope that its owner closes. */
+export type CloseableScope = Scope.Closeable
+
+/** Suspends the fiber until `resume` is called; an effect returned by `register` cancels. */
+export const async: <A, E = never>(
+  register: (resume: (effect: Effect.Effect<A, E>) => void) => void | Effect.Effect<void>
+) => Effect.Effect<A, E> = Effect.callback
+
+/** The fiber running the current effect (called only from inside one). */
+export const currentFiber = (): AnyFiber => Fiber.getCurrent()!
+
+/** Runs `f` once the fiber ends. */
+export const observe = (fiber: AnyFiber, f: () => void): void => {
+  fiber.addObserver(f)
+}
+
+/** Recovers from every failure (Effect 3's catchAll). */
+export const catchAll: <A, E, R, A2, E2, R2>(
+  self: Effect.Effect<A, E, R>,
+  f: (e: E) => Effect.Effect<A2, E2, R2>
+) => Effect.Effect<A | A2, E2, R | R2> = Effect.catch
+
+/** The services (and, on Effect 3, the fiber refs) that handler fibers inherit. */
+export type Captured<R> = Context.Context<R>
+
+/** Runs `f` with what the current fiber's children would inherit, and the fiber itself. */
+export const withCaptured = <A, E, R>(
+  f: (captured: Captured<R>, fiber: AnyFiber) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => Effect.withFiber((fiber) => f(fiber.context as Context.Context<R>, fiber))
+
+/**
+ * Starts a handler fiber with the captured services and `scope` as its Scope,
+ * uninterruptible at first: `effect` makes its own body interruptible, so the
+ * frame that closes the connection runs on every exit.
+ */
+export const forkHandler = <R>(
+  captured: Captured<R>,
+  scope: Scope.Closeable,
+  effect: Effect.Effect<void, never, R | Scope.Scope>
+): Fiber.Fiber<void> => Effect.runForkWith(Context.add(captured, Scope.Scope, scope))(effect, { uninterruptible: true })
+
+/**
+ * What a connection's end leaves to log: the handler's failure and its
+ * finalizers', or undefined when there is none besides interruption.
+ */
+export const failureToLog = (
+  exit: Exit.Exit<unknown, unknown>,
+  closed: Exit.Exit<unknown, unknown>
+): Cause.Cause<unknown> | undefined => {
+  const cause = Cause.combine(
+    Exit.isFailure(exit) ? exit.cause : Cause.empty,
+    Exit.isFailure(closed) ? closed.cause : Cause.empty
+  )
+  return cause.reasons.length === 0 || Cause.hasInterruptsOnly(cause) ? undefined : cause
+}
