@@ -3,7 +3,7 @@ import * as Host from "effect/net/Host"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Result from "effect/Result"
 import * as NetError from "../NetError.js"
-import { resolver } from "./core.js"
+import { lookup } from "./lookup.js"
 
 /** What `connect` and `bind` accept. */
 export type Input = string | { readonly host: string; readonly port: number } | NetAddress.InetAddress
@@ -50,24 +50,6 @@ const parse = (input: unknown): Result.Result<Host.HostPort, NetError.InvalidAdd
   }
 }
 
-const lookup = (name: string, port: number, input: unknown) =>
-  Effect.callback<ReadonlyArray<NetAddress.InetAddress>, NetError.HostNotFound>((resume) =>
-    Effect.sync(resolver.lookup(name, (result) => {
-      if ("errno" in result) {
-        const address = display(input)
-        resume(Effect.fail(
-          new NetError.HostNotFound(
-            result.errno === undefined
-              ? { syscall: "getaddrinfo", address }
-              : { syscall: "getaddrinfo", address, errno: result.errno }
-          )
-        ))
-      } else {
-        resume(Effect.succeed(result.map((a) => NetAddress.inetAddressFromNativeUnsafe(a.address, port))))
-      }
-    }))
-  )
-
 /**
  * Every address the input stands for, in the resolver's order: an InetAddress
  * or an IP literal itself, a host name through the core's resolver.
@@ -90,5 +72,8 @@ export const resolve = (
         ? Effect.succeed([scoped.success])
         : Effect.fail(invalid(input, scoped.failure.message))
     }
-    return lookup(h, port, input)
+    return Effect.map(
+      lookup(h, display(input)),
+      (addresses) => addresses.map((a) => NetAddress.inetAddressFromNativeUnsafe(a.address, port))
+    )
   })

@@ -25,10 +25,18 @@ export const async: <A, E = never>(
 /** The fiber running the current effect (called only from inside one). */
 export const currentFiber = (): AnyFiber => Fiber.getCurrent()!
 
-/** Runs `f` once the fiber ends. */
-export const observe = (fiber: AnyFiber, f: () => void): void => {
+/** Runs `f` with the fiber's exit once it ends. */
+export const observe = (fiber: AnyFiber, f: (exit: Exit.Exit<unknown, unknown>) => void): void => {
   fiber.addObserver(f)
 }
+
+/** Whether an exit is an interruption and nothing else. */
+export const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+
+/** Starts a fiber with what `withCaptured` captured. */
+export const fork = <A, E>(captured: Captured<never>, effect: Effect.Effect<A, E>): Fiber.Fiber<A, E> =>
+  Effect.runForkWith(captured)(effect)
 
 /** Recovers from every failure (Effect 3's catchAll). */
 export const catchAll: <A, E, R, A2, E2, R2>(
@@ -36,7 +44,7 @@ export const catchAll: <A, E, R, A2, E2, R2>(
   f: (e: E) => Effect.Effect<A2, E2, R2>
 ) => Effect.Effect<A | A2, E2, R | R2> = Effect.catch
 
-/** The services (and, on Effect 3, the fiber refs) that handler fibers inherit. */
+/** The services (and, on Effect 3, the fiber refs and flags) that forked fibers inherit. */
 export type Captured<R> = Context.Context<R>
 
 /** Runs `f` with what the current fiber's children would inherit, and the fiber itself. */

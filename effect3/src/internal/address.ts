@@ -6,7 +6,7 @@ import * as Hash from "effect/Hash"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Predicate from "effect/Predicate"
 import * as NetError from "../NetError.js"
-import { resolver } from "./core.js"
+import { lookup } from "./lookup.js"
 import type * as SocketAddr from "../SocketAddr.js"
 
 export const TypeId: SocketAddr.TypeId = Symbol.for("effect-netpoll/SocketAddr") as SocketAddr.TypeId
@@ -127,24 +127,6 @@ export const parse = (input: SocketAddr.Input): Either.Either<SocketAddr.SocketA
       : Either.right(new SocketAddrImpl(family === 4 ? "IPv4" : "IPv6", host, port)))
 }
 
-const lookup = (host: string, input: unknown) =>
-  Effect.async<ReadonlyArray<resolver.Resolved>, NetError.HostNotFound>((resume) =>
-    Effect.sync(resolver.lookup(host, (result) => {
-      if ("errno" in result) {
-        const address = display(input)
-        resume(Effect.fail(
-          new NetError.HostNotFound(
-            result.errno === undefined
-              ? { syscall: "getaddrinfo", address }
-              : { syscall: "getaddrinfo", address, errno: result.errno }
-          )
-        ))
-      } else {
-        resume(Effect.succeed(result))
-      }
-    }))
-  )
-
 export const resolve = (
   input: SocketAddr.Input
 ): Effect.Effect<ReadonlyArray<SocketAddr.SocketAddr>, NetError.InvalidAddress | NetError.HostNotFound> =>
@@ -157,6 +139,6 @@ export const resolve = (
     if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
     const { family, host, port } = parsed.right
     if (family !== 0) return Effect.succeed([new SocketAddrImpl(family === 4 ? "IPv4" : "IPv6", host, port)])
-    return Effect.map(lookup(host, input), (addresses) =>
+    return Effect.map(lookup(host, display(input)), (addresses) =>
       addresses.map((a) => fromNative([a.family, a.address, port])))
   })

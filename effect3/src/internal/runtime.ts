@@ -28,10 +28,17 @@ export const async: <A, E = never>(
 /** The fiber running the current effect (called only from inside one). */
 export const currentFiber = (): AnyFiber => Option.getOrThrow(Fiber.getCurrentFiber()) as AnyFiber
 
-/** Runs `f` once the fiber ends. */
-export const observe = (fiber: AnyFiber, f: () => void): void => {
+/** Runs `f` with the fiber's exit once it ends. */
+export const observe = (fiber: AnyFiber, f: (exit: Exit.Exit<unknown, unknown>) => void): void => {
   fiber.addObserver(f)
 }
+
+/** Whether an exit is an interruption and nothing else. */
+export const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean => Exit.isInterrupted(exit)
+
+/** Starts a fiber with what `withCaptured` captured. */
+export const fork = <A, E>(captured: Captured<never>, effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> =>
+  Runtime.runFork(captured, effect)
 
 /** Recovers from every failure. */
 export const catchAll: <A, E, R, A2, E2, R2>(
@@ -39,7 +46,7 @@ export const catchAll: <A, E, R, A2, E2, R2>(
   f: (e: E) => Effect.Effect<A2, E2, R2>
 ) => Effect.Effect<A | A2, E2, R | R2> = Effect.catchAll
 
-/** The services, fiber refs and flags that handler fibers inherit. */
+/** The services, fiber refs and flags that forked fibers inherit. */
 export type Captured<R> = Runtime.Runtime<R>
 
 /** Runs `f` with what the current fiber's children would inherit, and the fiber itself. */
@@ -51,8 +58,7 @@ export const withCaptured = <A, E, R>(
       Runtime.make({
         context: fiber.currentContext as Context.Context<R>,
         fiberRefs: fiber.getFiberRefs(),
-        // Handlers start uninterruptible (see forkHandler).
-        runtimeFlags: RuntimeFlags.disable(status.runtimeFlags, RuntimeFlags.Interruption)
+        runtimeFlags: status.runtimeFlags
       }),
       fiber
     )
@@ -72,7 +78,7 @@ export const forkHandler = <R>(
     Runtime.make({
       context: Context.add(captured.context, Scope.Scope, scope),
       fiberRefs: captured.fiberRefs,
-      runtimeFlags: captured.runtimeFlags
+      runtimeFlags: RuntimeFlags.disable(captured.runtimeFlags, RuntimeFlags.Interruption)
     }),
     effect
   )

@@ -1,0 +1,81 @@
+/**
+ * `TcpStream.toDuplex`: the core's Node Duplex driven by fibers. Shared by both
+ * Effect lines: the Effect 3 line compiles this same file against its own `effect`.
+ */
+import type { Duplex } from "node:stream"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import type * as NetError from "../NetError.js"
+import type * as TcpStream from "../TcpStream.js"
+import { duplex } from "./core.js"
+import * as runtime from "./runtime.js"
+
+export const invalidChunkSize = (size: unknown): RangeError =>
+  new RangeError(`chunkSize must be a positive integer, got ${String(size)}`)
+
+/** Writes the pieces in order, joining small batches so they leave in one write. */
+export const writeAllOf = (
+  stream: TcpStream.TcpStream,
+  pieces: ReadonlyArray<Uint8Array>
+): Effect.Effect<void, NetError.NetError> =>
+  Effect.forEach(duplex.coalesce(pieces), (piece) => stream.writeAll(piece), { discard: true })
+
+const toError = (cause: Cause.Cause<unknown>): Error => {
+  const error = Cause.squash(cause)
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+const outcome = <A>(exit: Exit.Exit<A, unknown>): duplex.Outcome<A> =>
+  Exit.isSuccess(exit)
+    ? { _tag: "Success", value: exit.value }
+    : runtime.isInterruptedOnly(exit)
+    ? { _tag: "Interrupted" }
+    : { _tag: "Failure", error: toError(exit.cause) }
+
+/** Runs the Duplex's calls as fibers with what the fiber that made it passes on. */
+const driver = (
+  stream: TcpStream.TcpStream,
+  captured: runtime.Captured<never>
+): duplex.Driver<runtime.AnyFiber> => {
+  const run = <A>(effect: Effect.Effect<A, NetError.NetError>, done: (outcome: duplex.Outcome<A>) => void) => {
+    const fiber = runtime.fork(captured, effect)
+    runtime.observe(fiber, (exit) => done(outcome(exit as Exit.Exit<A, unknown>)))
+    return fiber
+  }
+  return {
+    read: (buf, done) => run(stream.read(buf), done),
+    writeAll: (chunks, done) => run(writeAllOf(stream, chunks), done),
+    shutdownWrite: (done) => run(stream.shutdown("write"), done),
+    interruptAndClose: (running, done) => {
+      runtime.observe(runtime.fork(captured, Effect.andThen(Fiber.interruptAll(running), stream.close)), done)
+    }
+  }
+}
+
+/** Destroys the Duplex unless it is closed already, and waits until its fd work is done. */
+const destroyAndWait = (self: Duplex): Effect.Effect<void> =>
+  runtime.async<void>((resume) => {
+    if (self.closed) return resume(Effect.void)
+    self.once("close", () => resume(Effect.void))
+    self.destroy()
+  })
+
+export const toDuplex = (
+  stream: TcpStream.TcpStream,
+  options?: TcpStream.DuplexOptions
+): Effect.Effect<Duplex, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    const size = options?.chunkSize ?? duplex.DEFAULT_CHUNK_SIZE
+    if (!duplex.isChunkSize(size)) return Effect.die(invalidChunkSize(size))
+    return runtime.withCaptured<Duplex, never, Scope.Scope>((captured) =>
+      Effect.acquireRelease(
+        Effect.sync((): Duplex =>
+          new duplex.TcpDuplex(driver(stream, captured as runtime.Captured<never>), size, options?.allowHalfOpen ?? true)
+        ),
+        destroyAndWait
+      )
+    )
+  })
