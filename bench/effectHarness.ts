@@ -1,5 +1,6 @@
 /**
- * The measuring harness the two Effect implementations share. On the server:
+ * The measuring harness the two Effect 4 implementations share (the Effect 3 twin is
+ * effect3/bench/effectHarness.ts). On the server:
  * counting finished connections and bytes, timing the CPU window from
  * listening to the last connection's end, and the idle memory figures. On the
  * client: the round-trip scenarios around each library's own ping-pong.
@@ -91,7 +92,7 @@ export const shortConnections = <E, R>(
       Array.from({ length: params.acceptConnections }),
       () =>
         Effect.flatMap(Effect.scoped(receive), (received) =>
-          received === 1 ? Effect.void : Effect.dieMessage(`expected 1 byte before EOF, got ${received}`)),
+          received === 1 ? Effect.void : Effect.die(new Error(`expected 1 byte before EOF, got ${received}`))),
       { concurrency: params.acceptConcurrency, discard: true }
     )
     return { ...window.stop(), operations: params.acceptConnections }

@@ -2,13 +2,108 @@
  * What the runner and its worker processes share: scenario parameters, the IPC messages between
  * them, and the helpers every implementation uses to measure and to check bytes.
  */
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as net from "node:net"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
 export const scenarios = ["pingpong", "bulk", "many", "idle", "accept"] as const
 export type Scenario = (typeof scenarios)[number]
 
-export const implementations = ["net", "nodesocket", "effect-netpoll"] as const
+/**
+ * In the order they run within each repetition. The Effect 4 rows load the root package
+ * (`effect-netpoll`, dist/) and `@effect/platform-node` 4 from the root node_modules; the
+ * `/effect3` rows load `effect-netpoll/effect3` (effect3/dist/) and `@effect/platform-node` 0.108
+ * from effect3/node_modules, because their compiled files live under effect3/ (effect3/bench/).
+ */
+export const implementations = [
+  "net",
+  "nodesocket",
+  "effect-netpoll",
+  "nodesocket/effect3",
+  "effect-netpoll/effect3"
+] as const
 export type ImplementationName = (typeof implementations)[number]
+
+/** The Effect major each implementation must load (net loads no Effect). */
+export const effectMajor: Record<ImplementationName, number | undefined> = {
+  net: undefined,
+  nodesocket: 4,
+  "effect-netpoll": 4,
+  "nodesocket/effect3": 3,
+  "effect-netpoll/effect3": 3
+}
+
+/** The NodeSocket row each effect-netpoll row is compared with: the one on the same Effect line. */
+export const nodeSocketOf: Partial<Record<ImplementationName, ImplementationName>> = {
+  "effect-netpoll": "nodesocket",
+  "effect-netpoll/effect3": "nodesocket/effect3"
+}
+
+/** Which copies of the libraries a worker loaded: package name, version and directory. */
+export interface LoadedPackage {
+  readonly name: string
+  readonly version: string
+  readonly dir: string
+}
+
+export interface Loaded {
+  /** The `effect` every Effect module of the implementation resolves (they must agree). */
+  readonly effect?: LoadedPackage
+  readonly platformNode?: LoadedPackage
+  /** The file `effect-netpoll` (or `effect-netpoll/effect3`) resolves to. */
+  readonly netpollEntry?: string
+}
+
+/** The package.json at or above `file` that has a name and a version. */
+const packageAt = (file: string): LoadedPackage => {
+  let dir = path.dirname(file)
+  for (;;) {
+    const candidate = path.join(dir, "package.json")
+    if (fs.existsSync(candidate)) {
+      const json = JSON.parse(fs.readFileSync(candidate, "utf8")) as { name?: string; version?: string }
+      if (json.name !== undefined && json.version !== undefined) return { name: json.name, version: json.version, dir }
+    }
+    const parent = path.dirname(dir)
+    if (parent === dir) throw new Error(`no package.json above ${file}`)
+    dir = parent
+  }
+}
+
+/**
+ * What an Effect implementation module (at `moduleUrl`) loads: `effect` as the module itself,
+ * effect-netpoll's entry and `@effect/platform-node` resolve it, which must be one copy of the
+ * expected major. Throws otherwise, so a worker that would measure the wrong Effect never starts.
+ */
+export const loadedBy = (
+  moduleUrl: string,
+  specifiers: { readonly netpoll?: string; readonly platformNode?: string },
+  expectedMajor: number
+): Loaded => {
+  const resolveFrom = (from: string, specifier: string) => createRequire(from).resolve(specifier)
+  const self = fileURLToPath(moduleUrl)
+  const effect = packageAt(resolveFrom(self, "effect"))
+  const loaded: { effect: LoadedPackage; platformNode?: LoadedPackage; netpollEntry?: string } = { effect }
+  const views: Array<[string, LoadedPackage]> = [[self, effect]]
+  if (specifiers.netpoll !== undefined) {
+    const entry = resolveFrom(self, specifiers.netpoll)
+    loaded.netpollEntry = entry
+    views.push([entry, packageAt(resolveFrom(entry, "effect"))])
+  }
+  if (specifiers.platformNode !== undefined) {
+    const module = resolveFrom(self, specifiers.platformNode)
+    loaded.platformNode = packageAt(module)
+    views.push([module, packageAt(resolveFrom(module, "effect"))])
+  }
+  for (const [from, seen] of views) {
+    if (seen.dir !== effect.dir) throw new Error(`${from} resolves effect at ${seen.dir}, not ${effect.dir}`)
+  }
+  if (effect.name !== "effect" || Number(effect.version.split(".")[0]) !== expectedMajor) {
+    throw new Error(`${self} loads ${effect.name}@${effect.version} from ${effect.dir}; expected effect ${expectedMajor}.x`)
+  }
+  return loaded
+}
 
 /** Counts for one run; every loop in every implementation is bounded by them. */
 export interface Params {
@@ -85,6 +180,8 @@ export interface ClientReport {
 
 /** One implementation's two sides. Both resolve only when their whole share of the work is done. */
 export interface Implementation {
+  /** Which Effect and platform packages this implementation runs on (absent for net). */
+  readonly loaded?: Loaded
   /** Listens on 127.0.0.1:0, reports the port, serves the scenario's expected load, then closes. */
   readonly serve: (scenario: Scenario, params: Params, listening: (port: number) => void) => Promise<ServerReport>
   /** Runs the client side of a scenario (all but `idle`, whose client is plain `net` for everyone). */
@@ -104,7 +201,7 @@ export type Request =
   | { readonly kind: "release"; readonly id: number }
 
 export type Reply =
-  | { readonly kind: "hello"; readonly openFilesLimit: number }
+  | { readonly kind: "hello"; readonly openFilesLimit: number; readonly loaded?: Loaded }
   | { readonly kind: "listening"; readonly id: number; readonly port: number }
   | { readonly kind: "served"; readonly id: number; readonly report: ServerReport }
   | { readonly kind: "done"; readonly id: number; readonly report: ClientReport }

@@ -3,7 +3,7 @@
  * spreads, ratios and CPU costs.
  */
 import type { ClientReport, ImplementationName, Params, Scenario, ServerReport } from "./protocol.js"
-import { operations } from "./protocol.js"
+import { nodeSocketOf, operations } from "./protocol.js"
 
 export type Sample =
   & {
@@ -73,7 +73,8 @@ export const table = (
   scenario: Scenario,
   params: Params,
   implementations: ReadonlyArray<ImplementationName>,
-  samples: ReadonlyArray<Sample>
+  samples: ReadonlyArray<Sample>,
+  labels: Partial<Record<ImplementationName, string>> = {}
 ): string => {
   const m = metric(scenario, params)
   const okSamples = (impl: ImplementationName) =>
@@ -82,7 +83,8 @@ export const table = (
     const ok = okSamples(impl)
     return ok.length > 0 ? median(ok.map(m.value)) : undefined
   }
-  const ratio = (impl: ImplementationName, reference: ImplementationName) => {
+  const ratio = (impl: ImplementationName, reference: ImplementationName | undefined) => {
+    if (reference === undefined || reference === impl || !implementations.includes(reference)) return "–"
     const a = medianOf(impl)
     const b = medianOf(reference)
     return a === undefined || b === undefined ? "–" : `${(a / b).toFixed(2)}×`
@@ -91,7 +93,7 @@ export const table = (
     "implementation",
     `${m.unit}, median (min–max)`,
     "vs net",
-    "vs nodesocket",
+    "vs NodeSocket, same Effect",
     ...(m.cpu ? [`client CPU ${m.cpuUnit}`, `server CPU ${m.cpuUnit}`] : []),
     ...(m.extra ? [`${m.extra.name}, median (min–max)`] : [])
   ]
@@ -100,13 +102,13 @@ export const table = (
     const failures = samples.filter((s): s is Extract<Sample, { ok: false }> => s.implementation === impl && !s.ok)
     const failed = failures.length > 0 ? ` — ${failures.length} failed: ${failures[0]!.error}` : ""
     if (ok.length === 0) {
-      return [impl, `failed: ${failures[0]?.error ?? "no samples"}`, ...header.slice(2).map(() => "–")]
+      return [labels[impl] ?? impl, `failed: ${failures[0]?.error ?? "no samples"}`, ...header.slice(2).map(() => "–")]
     }
     return [
-      impl,
+      labels[impl] ?? impl,
       spread(ok.map(m.value)) + failed,
       ratio(impl, "net"),
-      ratio(impl, "nodesocket"),
+      ratio(impl, nodeSocketOf[impl]),
       ...(m.cpu ? [fmt(median(ok.map((s) => m.cpu!(s.client!.cpu)))), fmt(median(ok.map((s) => m.cpu!(s.server.cpu))))] : []),
       ...(m.extra ? [spread(ok.map(m.extra.value))] : [])
     ]

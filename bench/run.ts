@@ -1,5 +1,6 @@
 /**
- * The benchmark runner: `npm run bench -- [--quick] [--only a,b] [--impl x,y] [--reps n] [--timeout s]`.
+ * The benchmark runner: `npm run bench -- [--quick] [--only a,b] [--impl x,y] [--reps n] [--timeout s]`
+ * (`BENCH_QUICK=1` is the same as `--quick`).
  * It and the workers run compiled to bench/dist/ (`tsc -p bench/tsconfig.json`): under tsx's
  * module hooks a worker that imports Effect took seconds to start.
  *
@@ -12,7 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { ClientReport, ImplementationName, Params, Scenario, ServerReport } from "./protocol.js"
+import type { ClientReport, ImplementationName, Loaded, Params, Scenario, ServerReport } from "./protocol.js"
 import { expectedConnections, implementations, operations, scenarios } from "./protocol.js"
 import { fmt, metric, type Sample, table } from "./report.js"
 import { Pool, withTimeout } from "./workers.js"
@@ -31,14 +32,15 @@ const full: Params = {
   acceptConnections: 5_000,
   acceptConcurrency: 16
 }
+/** Five implementations, three repetitions: under three minutes, build included, on two cores. */
 const quick: Params = {
   ...full,
   roundTrips: 2_000,
-  bulkBytes: 128 * MiB,
-  manyConnections: 200,
+  bulkBytes: 64 * MiB,
+  manyConnections: 100,
   manyRoundTrips: 25,
   idleConnections: 1_000,
-  acceptConnections: 500
+  acceptConnections: 300
 }
 
 // ---- options
@@ -50,7 +52,7 @@ const parseList = <A extends string>(flag: string, all: ReadonlyArray<A>): Reado
   for (const p of picked) if (!all.includes(p as A)) throw new Error(`${flag}: unknown ${p}; one of ${all.join(", ")}`)
   return all.filter((a) => picked.includes(a))
 }
-const isQuick = process.argv.includes("--quick")
+const isQuick = process.argv.includes("--quick") || (process.env["BENCH_QUICK"] ?? "") === "1"
 const params = isQuick ? quick : full
 const selectedScenarios = parseList("--only", scenarios)
 const selectedImplementations = parseList("--impl", implementations)
@@ -68,7 +70,22 @@ const resultsPath = path.join(benchDir, "results.json")
 
 // ---- measuring
 
-const pool = new Pool()
+/** What each implementation's workers loaded, from their hello: which Effect, which platform-node. */
+const loaded = new Map<ImplementationName, Loaded>()
+const repositoryRoot = path.dirname(benchDir)
+const shortPath = (p: string) => path.relative(repositoryRoot, p) || "."
+const describeLoaded = (l: Loaded) =>
+  [
+    l.effect && `effect ${l.effect.version} (${shortPath(l.effect.dir)})`,
+    l.platformNode && `${l.platformNode.name} ${l.platformNode.version} (${shortPath(l.platformNode.dir)})`,
+    l.netpollEntry && `effect-netpoll from ${shortPath(l.netpollEntry)}`
+  ].filter((x) => typeof x === "string").join(", ")
+
+const pool = new Pool((implementation, hello) => {
+  if (hello.loaded === undefined || loaded.has(implementation)) return
+  loaded.set(implementation, hello.loaded)
+  process.stderr.write(`  ${implementation} loaded ${describeLoaded(hello.loaded)}\n`)
+})
 let nextId = 0
 
 const runOnce = async (scenario: Scenario, implementation: ImplementationName) => {
@@ -175,10 +192,13 @@ const results = {
   params,
   peers: {
     net: "net client <-> net server",
-    nodesocket: "NodeSocket.makeNet client <-> NodeSocketServer.make server",
-    "effect-netpoll": "TcpStream.connect client <-> TcpListener.serve server",
+    nodesocket: "Effect 4: @effect/platform-node 4 NodeSocket.makeNet client <-> NodeSocketServer.make server",
+    "effect-netpoll": "Effect 4: effect-netpoll TcpStream.connect client <-> TcpListener.serve server",
+    "nodesocket/effect3": "Effect 3: @effect/platform-node 0.x NodeSocket.makeNet client <-> NodeSocketServer.make server",
+    "effect-netpoll/effect3": "Effect 3: effect-netpoll/effect3 TcpStream.connect client <-> TcpListener.serve server",
     idleClient: "one process of plain net sockets for every server"
   },
+  loaded: Object.fromEntries(loaded),
   durationSeconds: (Date.now() - started) / 1000,
   samples
 }
@@ -188,8 +208,18 @@ console.log(
   `## effect-netpoll benchmarks (${results.mode}, median of ${repetitions}, ${results.node}, ` +
     `${results.machine.cores} × ${results.machine.cpu})\n`
 )
+const labels: Partial<Record<ImplementationName, string>> = {}
+const loadedLines: Array<string> = []
+for (const implementation of selectedImplementations) {
+  const l = loaded.get(implementation)
+  if (l?.effect !== undefined) labels[implementation] = `${implementation} (effect ${l.effect.version})`
+  if (l !== undefined) loadedLines.push(`- \`${implementation}\`: ${describeLoaded(l)}`)
+}
+if (loadedLines.length > 0) console.log(`Loaded, as each worker resolved it:\n${loadedLines.join("\n")}\n`)
 for (const scenario of selectedScenarios) {
-  console.log(table(scenario, params, selectedImplementations, samples.filter((s) => s.scenario === scenario)) + "\n")
+  console.log(
+    table(scenario, params, selectedImplementations, samples.filter((s) => s.scenario === scenario), labels) + "\n"
+  )
 }
 console.log(`Raw samples: ${path.relative(process.cwd(), resultsPath)}; took ${results.durationSeconds.toFixed(0)} s.`)
 if (samples.some((s) => !s.ok)) process.exitCode = 1

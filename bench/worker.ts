@@ -10,7 +10,17 @@ import { holdIdle, implementations } from "./protocol.js"
 const name = process.argv[2] as ImplementationName
 if (!implementations.includes(name)) throw new Error(`unknown implementation ${name}`)
 
-// Each implementation is loaded on its own, so a `net` worker never loads Effect.
+/**
+ * The Effect 3 implementations, compiled by effect3/bench/tsconfig.json to effect3/bench/dist/
+ * (their paths under the repository root kept): Node resolves `effect` from where a file is, so
+ * theirs must live under effect3/ to load effect3/node_modules' Effect 3. This file runs from
+ * bench/dist/.
+ */
+const effect3 = (file: string): Promise<{ readonly implementation: Implementation }> =>
+  import(new URL(`../../effect3/bench/dist/effect3/bench/impl/${file}`, import.meta.url).href)
+
+// Each implementation is loaded on its own, so a `net` worker never loads Effect, and a worker
+// loads one Effect major only.
 const load = (): Promise<Implementation> => {
   switch (name) {
     case "net":
@@ -19,6 +29,10 @@ const load = (): Promise<Implementation> => {
       return import("./impl/nodesocket.js").then((m) => m.implementation)
     case "effect-netpoll":
       return import("./impl/netpoll.js").then((m) => m.implementation)
+    case "nodesocket/effect3":
+      return effect3("nodesocket.js").then((m) => m.implementation)
+    case "effect-netpoll/effect3":
+      return effect3("netpoll.js").then((m) => m.implementation)
   }
 }
 
@@ -65,4 +79,8 @@ process.on("message", (request: Request) => {
 })
 // The runner going away ends the worker, whatever it was doing.
 process.on("disconnect", () => process.exit(0))
-send({ kind: "hello", openFilesLimit: openFilesLimit() })
+send({
+  kind: "hello",
+  openFilesLimit: openFilesLimit(),
+  ...(implementation.loaded === undefined ? {} : { loaded: implementation.loaded })
+})

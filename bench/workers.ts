@@ -7,6 +7,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { ImplementationName, Reply, Request } from "./protocol.js"
 
+type Hello = Extract<Reply, { kind: "hello" }>
+
 // Compiled, this file sits in bench/dist/ next to worker.js.
 const distDir = path.dirname(fileURLToPath(import.meta.url))
 const root = path.dirname(path.dirname(distDir))
@@ -88,23 +90,29 @@ export const withTimeout = <A>(promise: Promise<A>, ms: number, what: string): P
 
 /** Long-lived workers, one per (implementation, role), started on first use. */
 export class Pool {
-  private readonly entries = new Map<string, { readonly worker: Worker; readonly openFilesLimit: Promise<number> }>()
+  private readonly entries = new Map<string, { readonly worker: Worker; readonly hello: Promise<Hello> }>()
+
+  /** Called with every started worker's hello: what it loaded. */
+  constructor(private readonly onHello: (implementation: ImplementationName, hello: Hello) => void = () => {}) {}
 
   /** The worker for this implementation and role, and its open-files limit once it has started. */
   async get(implementation: ImplementationName, role: Role) {
-    const key = `${implementation}/${role}`
+    const key = `${implementation}:${role}`
     let entry = this.entries.get(key)
     if (entry === undefined) {
       const worker = new Worker(implementation)
-      const openFilesLimit = withTimeout(worker.next("hello"), 60_000, `starting ${key}`).then((h) => h.openFilesLimit)
-      entry = { worker, openFilesLimit }
+      const hello = withTimeout(worker.next("hello"), 60_000, `starting ${key}`).then((h) => {
+        this.onHello(implementation, h)
+        return h
+      })
+      entry = { worker, hello }
       this.entries.set(key, entry)
     }
-    return { worker: entry.worker, openFilesLimit: await entry.openFilesLimit }
+    return { worker: entry.worker, openFilesLimit: (await entry.hello).openFilesLimit }
   }
 
   async retire(implementation: ImplementationName, role: Role, graceMs: number) {
-    const key = `${implementation}/${role}`
+    const key = `${implementation}:${role}`
     const entry = this.entries.get(key)
     this.entries.delete(key)
     await entry?.worker.retire(graceMs)

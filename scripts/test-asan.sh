@@ -3,8 +3,8 @@
 # (build/Release, the normal addon, is left alone) and runs the vitest suite
 # against it, with libasan preloaded into every node process.
 #
-#   npm run test:asan                 # whole suite
-#   npm run test:asan -- test/TcpStream.test.ts
+#   npm run test:asan                 # both lines' suites
+#   npm run test:asan -- test/TcpStream.test.ts   # files of the Effect 4 suite only
 #
 # Extra ASAN_OPTIONS from the environment are appended. Reports are written to
 # build/asan/reports/ and printed at the end; any report fails the run.
@@ -26,8 +26,8 @@ command -v node-gyp >/dev/null || gyp=(npx --yes node-gyp)
     "${gyp[@]}" rebuild
 )
 
-# dist/, which the examples' tests import by the package's name.
-npx tsc -p tsconfig.build.json
+# dist/ and effect3/dist/, which the examples' tests import by the package's name.
+npm run build
 
 # node-gyp-build loads $EFFECT_NETPOLL_PREBUILD/build/Release/*.node instead of ./build.
 export EFFECT_NETPOLL_PREBUILD="$out"
@@ -40,6 +40,9 @@ export ASAN_OPTIONS="detect_leaks=0:log_path=$out/reports/asan:symbolize=1${ASAN
 
 status=0
 npx vitest run "$@" || status=$?
+if [ "$#" -eq 0 ]; then
+  (cd effect3 && npx vitest run) || status=$?
+fi
 
 reports=("$out"/reports/asan.*)
 if [ -e "${reports[0]}" ]; then

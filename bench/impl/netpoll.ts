@@ -1,13 +1,14 @@
 /**
- * effect-netpoll as its users write it: a fiber per connection with straight-line
- * `read`/`write`/`writeAll`/`readExact`, `TcpListener.serve` on the server and `TcpStream.connect`
- * on the client. Only the built package's public API is used.
+ * effect-netpoll on Effect 4 (`effect-netpoll`, the root package's dist/) as its users write it:
+ * a fiber per connection with straight-line `read`/`write`/`writeAll`/`readExact`,
+ * `TcpListener.serve` on the server and `TcpStream.connect` on the client. Only the built
+ * package's public API is used. The Effect 3 twin is effect3/bench/impl/netpoll.ts.
  */
 import { Effect } from "effect"
 import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
 import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
-import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
+import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
 
@@ -32,9 +33,9 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: Tc
       })
     case "accept":
       // The handler returning closes the stream: the client reads 1 byte, then EOF.
-      return Effect.zipRight(stream.writeAll(ack), tally.finishOne)
+      return Effect.andThen(stream.writeAll(ack), tally.finishOne)
     case "idle":
-      return Effect.zipRight(tally.finishOne, stream.read(new Uint8Array(MESSAGE_BYTES)))
+      return Effect.andThen(tally.finishOne, stream.read(new Uint8Array(MESSAGE_BYTES)))
   }
 }
 
@@ -47,7 +48,7 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
         Effect.gen(function*() {
           const handler = handle(scenario, params, tally)
           yield* Effect.forkScoped(
-            TcpListener.serve(listener, (stream) => handler(stream).pipe(Effect.asVoid, Effect.tapErrorCause(tally.fail)))
+            TcpListener.serve(listener, (stream) => handler(stream).pipe(Effect.asVoid, Effect.tapCause(tally.fail)))
           )
           return (yield* listener.localAddr).port
         }).pipe(Effect.orDie))
@@ -102,4 +103,6 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
 const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
   Effect.runPromise(clientProgram(scenario, params, port).pipe(Effect.scoped, Effect.provide(Netpoll.layer)))
 
-export const implementation: Implementation = { serve, client }
+const loaded = loadedBy(import.meta.url, { netpoll: "effect-netpoll" }, 4)
+
+export const implementation: Implementation = { loaded, serve, client }

@@ -1,17 +1,43 @@
 /**
- * `@effect/platform-node`'s sockets as an Effect user writes them: `NodeSocket.makeNet` on the
- * client, `NodeSocketServer.make` on the server, both `Socket.Socket`s driven by `run` (a handler
- * per incoming chunk) and `writer`.
+ * `@effect/platform-node` 4's sockets (Effect 4, `effect/socket`) as an Effect user writes them:
+ * `NodeSocket.makeNet` on the client, `NodeSocketServer.make` on the server, both
+ * `Socket.Socket`s: acquiring `reader` opens (or takes) the connection, `pull` returns the next
+ * batch of chunks and fails with `SocketCloseError` code 1000 at end of stream, and `writer`
+ * writes. The Effect 3 twin, on `run` and `writer`, is effect3/bench/impl/nodesocket.ts.
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
-import type * as Socket from "@effect/platform/Socket"
-import { Deferred, Effect, Exit, Queue } from "effect"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import { Effect } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import { NetAddress } from "effect/net"
+import { Socket } from "effect/socket"
 import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
-import { BACKLOG, checkEcho, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
+import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
+
+type Pull = Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError>
+
+/** NodeSocket's end of stream: a `SocketCloseError` with code 1000, after every byte before it. */
+const isEnd = (error: Socket.SocketError): boolean =>
+  error.reason._tag === "SocketCloseError" && error.reason.code === 1000
+
+/** The next batch of chunks, or `undefined` at end of stream. */
+const next = (pull: Pull): Effect.Effect<NonEmptyReadonlyArray<Uint8Array> | undefined, Socket.SocketError> =>
+  Effect.catchIf(pull, isEnd, () => Effect.succeed(undefined))
+
+/** Pulls until end of stream, calling `f` on every chunk. */
+const drain = (pull: Pull, f: (chunk: Uint8Array) => Effect.Effect<void, Socket.SocketError> | void) =>
+  Effect.gen(function*() {
+    let batch: NonEmptyReadonlyArray<Uint8Array> | undefined
+    while ((batch = yield* next(pull)) !== undefined) {
+      for (const chunk of batch) {
+        const effect = f(chunk)
+        if (effect !== undefined) yield* effect
+      }
+    }
+  })
 
 const handle = (scenario: Scenario, params: Params, tally: Tally) =>
 (socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
@@ -19,23 +45,34 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) =>
     case "pingpong":
     case "many":
       return Effect.gen(function*() {
-        const write = yield* socket.writer
-        yield* socket.run((chunk) => write(chunk))
-      }).pipe(Effect.scoped, Effect.zipRight(tally.finishOne))
+        const pull = yield* Socket.readerBytes(socket)
+        const writer = yield* socket.writer
+        let batch: NonEmptyReadonlyArray<Uint8Array> | undefined
+        while ((batch = yield* next(pull)) !== undefined) yield* writer.writeAll(batch)
+      }).pipe(Effect.scoped, Effect.andThen(tally.finishOne))
     case "bulk":
       return Effect.gen(function*() {
-        const write = yield* socket.writer
-        yield* socket.run((chunk) => {
-          if (tally.count(chunk.length) === params.bulkBytes) return write(ack)
+        const pull = yield* Socket.readerBytes(socket)
+        const writer = yield* socket.writer
+        yield* drain(pull, (chunk) => {
+          if (tally.count(chunk.length) === params.bulkBytes) return writer.write(ack)
         })
-      }).pipe(Effect.scoped, Effect.zipRight(tally.finishOne))
+      }).pipe(Effect.scoped, Effect.andThen(tally.finishOne))
     case "accept":
-      // The writer's scope closing half-closes the socket: the client reads 1 byte, then EOF.
-      return socket.run(() => {}, {
-        onOpen: Effect.scoped(Effect.flatMap(socket.writer, (write) => write(ack))).pipe(Effect.orDie)
-      }).pipe(Effect.zipRight(tally.finishOne))
+      // Closing the reader's scope closes the connection once the byte is flushed (destroySoon):
+      // the client reads 1 byte, then EOF.
+      return Effect.gen(function*() {
+        yield* socket.reader
+        const writer = yield* socket.writer
+        yield* writer.write(ack)
+      }).pipe(Effect.scoped, Effect.andThen(tally.finishOne))
     case "idle":
-      return socket.run(() => {}, { onOpen: tally.finishOne })
+      // Parked in `pull` until the client lets go.
+      return Effect.gen(function*() {
+        const pull = yield* Socket.readerBytes(socket)
+        yield* tally.finishOne
+        yield* drain(pull, () => {})
+      }).pipe(Effect.scoped)
   }
 }
 
@@ -47,8 +84,8 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
       const report = yield* runServer(scenario, params, listening, (tally) =>
         Effect.gen(function*() {
           const handler = handle(scenario, params, tally)
-          yield* Effect.forkScoped(server.run((socket) => handler(socket).pipe(Effect.tapErrorCause(tally.fail))))
-          if (server.address._tag !== "TcpAddress") return yield* Effect.dieMessage("not a TCP server")
+          yield* Effect.forkScoped(server.run((socket) => handler(socket).pipe(Effect.tapCause(tally.fail))))
+          if (!NetAddress.isInetAddress(server.address)) return yield* Effect.die(new Error("not a TCP server"))
           return server.address.port
         }))
       resolve(report)
@@ -56,38 +93,30 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
     Effect.runPromise(Effect.scoped(program)).catch(reject)
   })
 
-/** A connected socket: its incoming chunks in a queue, and its write function. */
+/** A connected socket (its reader acquired, in the caller's Scope): its `pull` and its writer. */
 const open = (port: number) =>
   Effect.gen(function*() {
     const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port, noDelay: true })
-    const incoming = yield* Queue.unbounded<Uint8Array>()
-    const opened = yield* Deferred.make<void, Socket.SocketError>()
-    yield* Effect.forkScoped(
-      socket.run((chunk) => Queue.offer(incoming, chunk), { onOpen: Deferred.done(opened, Exit.void) }).pipe(
-        Effect.tapErrorCause((cause) => Deferred.failCause(opened, cause)),
-        // A reader waiting on a closed connection is interrupted rather than left hanging.
-        Effect.ensuring(Queue.shutdown(incoming))
-      )
-    )
-    yield* Deferred.await(opened)
-    const write = yield* socket.writer
-    return { write, incoming }
+    const pull = yield* Socket.readerBytes(socket)
+    const writer = yield* socket.writer
+    return { pull, writer }
   })
 
-type Connection = Effect.Effect.Success<ReturnType<typeof open>>
+type Connection = Effect.Success<ReturnType<typeof open>>
 
-const pingPong = ({ incoming, write }: Connection, rounds: number) =>
+const pingPong = ({ pull, writer }: Connection, rounds: number) =>
   Effect.gen(function*() {
     const received = new Uint8Array(MESSAGE_BYTES)
     for (let round = 0; round < rounds; round++) {
       const sent = request(round)
-      yield* write(sent)
+      yield* writer.write(sent)
       let filled = 0
       while (filled < MESSAGE_BYTES) {
-        const chunk = yield* Queue.take(incoming)
-        if (filled + chunk.length > MESSAGE_BYTES) return yield* Effect.dieMessage("echo longer than the request")
-        received.set(chunk, filled)
-        filled += chunk.length
+        for (const chunk of yield* pull) {
+          if (filled + chunk.length > MESSAGE_BYTES) return yield* Effect.die(new Error("echo longer than the request"))
+          received.set(chunk, filled)
+          filled += chunk.length
+        }
       }
       checkEcho(sent, received)
     }
@@ -100,22 +129,21 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
       case "many":
         return yield* roundTrips(scenario, params, open(port), pingPong)
       case "bulk": {
-        const { incoming, write } = yield* open(port)
+        const { pull, writer } = yield* open(port)
         const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)
         const window = startWindow()
-        for (let sent = 0; sent < params.bulkBytes; sent += chunk.length) yield* write(chunk)
-        const reply = yield* Queue.take(incoming)
-        if (reply.length !== 1) return yield* Effect.dieMessage("bad ack")
+        for (let sent = 0; sent < params.bulkBytes; sent += chunk.length) yield* writer.write(chunk)
+        const reply = yield* pull
+        if (reply.length !== 1 || reply[0].length !== 1) return yield* Effect.die(new Error("bad ack"))
         return { ...window.stop(), operations: params.bulkBytes }
       }
       case "accept":
         return yield* shortConnections(
           params,
           Effect.gen(function*() {
-            const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port, noDelay: true })
+            const { pull } = yield* open(port)
             let received = 0
-            // `run` returns at end of stream.
-            yield* socket.run((chunk) => {
+            yield* drain(pull, (chunk) => {
               received += chunk.length
             })
             return received
@@ -127,4 +155,6 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
 const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
   Effect.runPromise(Effect.scoped(clientProgram(scenario, params, port)))
 
-export const implementation: Implementation = { serve, client }
+const loaded = loadedBy(import.meta.url, { platformNode: "@effect/platform-node/NodeSocket" }, 4)
+
+export const implementation: Implementation = { loaded, serve, client }

@@ -1,7 +1,6 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import * as Metric from "effect/Metric"
 import type * as NetAddress from "effect/net/NetAddress"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
@@ -10,32 +9,9 @@ import type { Hooks } from "../core/poller.js"
 import type * as NetError from "../NetError.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as address from "./address.js"
+import { bytesRead, bytesWritten, connectionsAccepted, connectionsOpened, socketsOpen } from "./metricDefs.js"
 
-export const bytesRead = Metric.counter("effect_netpoll_bytes_read", {
-  description: "Bytes received by effect-netpoll streams (read, readExact and everything built on them)",
-  incremental: true
-})
-
-export const bytesWritten = Metric.counter("effect_netpoll_bytes_written", {
-  description: "Bytes sent by effect-netpoll streams (write, writeAll and everything built on them)",
-  incremental: true
-})
-
-export const connectionsAccepted = Metric.counter("effect_netpoll_connections_accepted", {
-  description: "Connections accepted by effect-netpoll listeners",
-  incremental: true
-})
-
-export const connectionsOpened = Metric.counter("effect_netpoll_connections_opened", {
-  description: "Outgoing connections established by effect-netpoll connect",
-  incremental: true
-})
-
-export const socketsOpen = Metric.gauge("effect_netpoll_sockets_open", {
-  description: "Socket fds that effect-netpoll owns right now: connections, their clones, listeners and sockets still connecting"
-})
-
-export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectionsOpened, socketsOpen } as const
+export { metrics } from "./metricDefs.js"
 
 // The updates are plain synchronous calls, so that the read and write paths gain
 // no Effect op; the empty context selects the global registry.

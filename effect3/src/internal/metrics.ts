@@ -4,7 +4,6 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { constVoid } from "effect/Function"
-import * as Metric from "effect/Metric"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
@@ -12,32 +11,9 @@ import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as socketAddr from "./address.js"
 import { attributes, type poller } from "./core.js"
+import { bytesRead, bytesWritten, connectionsAccepted, connectionsOpened, socketsOpen } from "./metricDefs.js"
 
-export const bytesRead = Metric.counter("effect_netpoll_bytes_read", {
-  description: "Bytes received by effect-netpoll streams (read, readExact and everything built on them)",
-  incremental: true
-})
-
-export const bytesWritten = Metric.counter("effect_netpoll_bytes_written", {
-  description: "Bytes sent by effect-netpoll streams (write, writeAll and everything built on them)",
-  incremental: true
-})
-
-export const connectionsAccepted = Metric.counter("effect_netpoll_connections_accepted", {
-  description: "Connections accepted by effect-netpoll listeners",
-  incremental: true
-})
-
-export const connectionsOpened = Metric.counter("effect_netpoll_connections_opened", {
-  description: "Outgoing connections established by effect-netpoll connect",
-  incremental: true
-})
-
-export const socketsOpen = Metric.gauge("effect_netpoll_sockets_open", {
-  description: "Socket fds that effect-netpoll owns right now: connections, their clones, listeners and sockets still connecting"
-})
-
-export const metrics = { bytesRead, bytesWritten, connectionsAccepted, connectionsOpened, socketsOpen } as const
+export { metrics } from "./metricDefs.js"
 
 // One shared empty label array: an untagged update then hits the metric's cached
 // hook (a closure call and an addition), never the registry. These are plain

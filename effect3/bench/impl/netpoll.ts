@@ -1,0 +1,110 @@
+/**
+ * effect-netpoll's Effect 3 line (`effect-netpoll/effect3`) as its users write it: a fiber per
+ * connection with straight-line `read`/`write`/`writeAll`/`readExact`, `TcpListener.serve` on the
+ * server and `TcpStream.connect` on the client. Only the built package's public API is used.
+ *
+ * This file lives under effect3/ so that `effect` resolves to effect3/node_modules (Effect 3);
+ * `loaded` checks that at start-up. The Effect 4 twin is bench/impl/netpoll.ts.
+ */
+import { Effect } from "effect"
+import { Netpoll, TcpListener, TcpStream } from "effect-netpoll/effect3"
+import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../../../bench/protocol.js"
+import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
+import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../../../bench/protocol.js"
+
+const ack = Uint8Array.of(1)
+
+const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: TcpStream.TcpStream) => {
+  switch (scenario) {
+    case "pingpong":
+    case "many":
+      return Effect.gen(function*() {
+        const buf = new Uint8Array(16 * 1024)
+        let n: number
+        while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
+        yield* tally.finishOne
+      })
+    case "bulk":
+      return Effect.gen(function*() {
+        const buf = new Uint8Array(params.chunkBytes)
+        let n: number
+        while ((n = yield* stream.read(buf)) > 0) {
+          if (tally.count(n) === params.bulkBytes) yield* stream.writeAll(ack)
+        }
+        yield* tally.finishOne
+      })
+    case "accept":
+      // The handler returning closes the stream: the client reads 1 byte, then EOF.
+      return Effect.zipRight(stream.writeAll(ack), tally.finishOne)
+    case "idle":
+      return Effect.zipRight(tally.finishOne, stream.read(new Uint8Array(MESSAGE_BYTES)))
+  }
+}
+
+// The report resolves before the scope closes, which interrupts `serve` and closes every stream.
+const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+  new Promise((resolve, reject) => {
+    const program = Effect.gen(function*() {
+      const listener = yield* TcpListener.bind("127.0.0.1:0", { backlog: BACKLOG })
+      const report = yield* runServer(scenario, params, listening, (tally) =>
+        Effect.gen(function*() {
+          const handler = handle(scenario, params, tally)
+          yield* Effect.forkScoped(
+            TcpListener.serve(listener, (stream) => handler(stream).pipe(Effect.asVoid, Effect.tapErrorCause(tally.fail)))
+          )
+          return (yield* listener.localAddr).port
+        }).pipe(Effect.orDie))
+      resolve(report)
+    })
+    Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Netpoll.layer))).catch(reject)
+  })
+
+const connect = (port: number) => TcpStream.connect({ host: "127.0.0.1", port })
+
+const pingPong = (stream: TcpStream.TcpStream, rounds: number) =>
+  Effect.gen(function*() {
+    const received = new Uint8Array(MESSAGE_BYTES)
+    for (let round = 0; round < rounds; round++) {
+      const sent = request(round)
+      yield* stream.writeAll(sent)
+      yield* stream.readExact(received)
+      checkEcho(sent, received)
+    }
+  })
+
+const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
+  Effect.gen(function*() {
+    switch (scenario) {
+      case "pingpong":
+      case "many":
+        return yield* roundTrips(scenario, params, connect(port), pingPong)
+      case "bulk": {
+        const stream = yield* connect(port)
+        const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)
+        const reply = new Uint8Array(1)
+        const window = startWindow()
+        for (let sent = 0; sent < params.bulkBytes; sent += chunk.length) yield* stream.writeAll(chunk)
+        yield* stream.readExact(reply)
+        return { ...window.stop(), operations: params.bulkBytes }
+      }
+      case "accept":
+        return yield* shortConnections(
+          params,
+          Effect.gen(function*() {
+            const stream = yield* connect(port)
+            const buf = new Uint8Array(2)
+            let received = 0
+            let n: number
+            while ((n = yield* stream.read(buf)) > 0) received += n
+            return received
+          })
+        )
+    }
+  })
+
+const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
+  Effect.runPromise(clientProgram(scenario, params, port).pipe(Effect.scoped, Effect.provide(Netpoll.layer)))
+
+const loaded = loadedBy(import.meta.url, { netpoll: "effect-netpoll/effect3" }, 3)
+
+export const implementation: Implementation = { loaded, serve, client }
