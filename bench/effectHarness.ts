@@ -1,6 +1,6 @@
 /**
- * The measuring harness the two Effect 4 implementations share (the Effect 3 twin is
- * effect3/bench/effectHarness.ts). On the server:
+ * The measuring harness the Effect implementations share, for both lines
+ * (effect3/bench/effectHarness.ts links here and is compiled against Effect 3). On the server:
  * counting finished connections and bytes, timing the CPU window from
  * listening to the last connection's end, and the idle memory figures. On the
  * client: the round-trip scenarios around each library's own ping-pong.

@@ -11,13 +11,12 @@ const name = process.argv[2] as ImplementationName
 if (!implementations.includes(name)) throw new Error(`unknown implementation ${name}`)
 
 /**
- * The Effect 3 implementations, compiled by effect3/bench/tsconfig.json to effect3/bench/dist/
- * (their paths under the repository root kept): Node resolves `effect` from where a file is, so
- * theirs must live under effect3/ to load effect3/node_modules' Effect 3. This file runs from
- * bench/dist/.
+ * The Effect 3 implementations, compiled by effect3/bench/tsconfig.json to effect3/bench/dist/:
+ * Node resolves `effect` from where a file is, so theirs must live under effect3/ to load
+ * effect3/node_modules' Effect 3. This file runs from bench/dist/.
  */
 const effect3 = (file: string): Promise<{ readonly implementation: Implementation }> =>
-  import(new URL(`../../effect3/bench/dist/effect3/bench/impl/${file}`, import.meta.url).href)
+  import(new URL(`../../effect3/bench/dist/impl/${file}`, import.meta.url).href)
 
 // Each implementation is loaded on its own, so a `net` worker never loads Effect, and a worker
 // loads one Effect major only.

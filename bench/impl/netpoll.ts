@@ -1,12 +1,13 @@
 /**
- * effect-netpoll on Effect 4 (`effect-netpoll`, the root package's dist/) as its users write it:
- * a fiber per connection with straight-line `read`/`write`/`writeAll`/`readExact`,
- * `TcpListener.serve` on the server and `TcpStream.connect` on the client. Only the built
- * package's public API is used. The Effect 3 twin is effect3/bench/impl/netpoll.ts.
+ * effect-netpoll as its users write it: a fiber per connection with straight-line
+ * `read`/`write`/`writeAll`/`readExact`, `TcpListener.serve` on the server and
+ * `TcpStream.connect` on the client. Only the built package's public API is used. One file for
+ * both lines: effect3/bench/impl/netpoll.ts links here and is compiled against Effect 3 and
+ * `effect-netpoll/effect3` (see ../line.ts).
  */
 import { Effect } from "effect"
-import { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
 import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
+import { effectMajor, Netpoll, netpollSpecifier, tapCause, TcpListener, TcpStream } from "../line.js"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
 import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
@@ -48,7 +49,7 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
         Effect.gen(function*() {
           const handler = handle(scenario, params, tally)
           yield* Effect.forkScoped(
-            TcpListener.serve(listener, (stream) => handler(stream).pipe(Effect.asVoid, Effect.tapCause(tally.fail)))
+            TcpListener.serve(listener, (stream) => handler(stream).pipe(Effect.asVoid, tapCause(tally.fail)))
           )
           return (yield* listener.localAddr).port
         }).pipe(Effect.orDie))
@@ -103,6 +104,6 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
 const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
   Effect.runPromise(clientProgram(scenario, params, port).pipe(Effect.scoped, Effect.provide(Netpoll.layer)))
 
-const loaded = loadedBy(import.meta.url, { netpoll: "effect-netpoll" }, 4)
+const loaded = loadedBy(import.meta.url, { netpoll: netpollSpecifier }, effectMajor)
 
 export const implementation: Implementation = { loaded, serve, client }

@@ -21,8 +21,8 @@ import * as internalScheduler from "./internal/scheduler.js"
  *
  * @example
  * ```ts
- * import * as Netpoll from "effect-netpoll/Netpoll"
- * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import * as Netpoll from "effect-netpoll/effect3/Netpoll"
+ * import * as TcpStream from "effect-netpoll/effect3/TcpStream"
  * import { Effect } from "effect"
  *
  * const program = Effect.scoped(TcpStream.connect("127.0.0.1:6379"))
@@ -125,7 +125,7 @@ export const layerUvPoll: Layer.Layer<Netpoll> = Layer.scoped(Netpoll, acquireWi
  *
  * @example
  * ```ts
- * import * as Netpoll from "effect-netpoll/Netpoll"
+ * import * as Netpoll from "effect-netpoll/effect3/Netpoll"
  * import { Effect, Metric } from "effect"
  *
  * const report = Effect.gen(function*() {

@@ -60,7 +60,7 @@ export const isSocketAddr: (u: unknown) => u is SocketAddr = internal.isSocketAd
  *
  * @example
  * ```ts
- * import * as SocketAddr from "effect-netpoll/SocketAddr"
+ * import * as SocketAddr from "effect-netpoll/effect3/SocketAddr"
  * import * as Either from "effect/Either"
  *
  * const addr = Either.getOrThrow(SocketAddr.parse("[::1]:8080"))

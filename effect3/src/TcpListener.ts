@@ -70,7 +70,7 @@ export interface BindOptions {
  *
  * @example
  * ```ts
- * import * as TcpListener from "effect-netpoll/TcpListener"
+ * import * as TcpListener from "effect-netpoll/effect3/TcpListener"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
@@ -101,7 +101,7 @@ export const bind: (
  *
  * @example
  * ```ts
- * import * as TcpListener from "effect-netpoll/TcpListener"
+ * import * as TcpListener from "effect-netpoll/effect3/TcpListener"
  * import { Effect } from "effect"
  *
  * const echo = Effect.gen(function*() {
@@ -151,8 +151,8 @@ export interface SocketServerOptions extends BindOptions {
  * @example
  * ```ts
  * import { RpcSerialization, RpcServer } from "@effect/rpc"
- * import * as Netpoll from "effect-netpoll/Netpoll"
- * import * as TcpListener from "effect-netpoll/TcpListener"
+ * import * as Netpoll from "effect-netpoll/effect3/Netpoll"
+ * import * as TcpListener from "effect-netpoll/effect3/TcpListener"
  * import { Layer } from "effect"
  *
  * const Protocol = RpcServer.layerProtocolSocketServer.pipe(

@@ -96,8 +96,8 @@ export interface ConnectOptions {
  *
  * @example
  * ```ts
- * import * as Netpoll from "effect-netpoll/Netpoll"
- * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import * as Netpoll from "effect-netpoll/effect3/Netpoll"
+ * import * as TcpStream from "effect-netpoll/effect3/TcpStream"
  * import { Effect } from "effect"
  *
  * const ping = Effect.scoped(Effect.gen(function*() {
@@ -138,7 +138,7 @@ export interface StreamOptions {
  *
  * @example
  * ```ts
- * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import * as TcpStream from "effect-netpoll/effect3/TcpStream"
  * import { Effect, Stream } from "effect"
  *
  * const lines = Effect.scoped(Effect.gen(function*() {
@@ -166,7 +166,7 @@ export const toStream: (
  *
  * @example
  * ```ts
- * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import * as TcpStream from "effect-netpoll/effect3/TcpStream"
  * import { Effect, Stream } from "effect"
  *
  * const send = (stream: TcpStream.TcpStream) =>
@@ -217,7 +217,7 @@ export interface DuplexOptions {
  *
  * @example
  * ```ts
- * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import * as TcpStream from "effect-netpoll/effect3/TcpStream"
  * import { Effect } from "effect"
  * import * as tls from "node:tls"
  *
@@ -266,7 +266,7 @@ export interface SocketOptions {
  *
  * @example
  * ```ts
- * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import * as TcpStream from "effect-netpoll/effect3/TcpStream"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
@@ -289,8 +289,8 @@ export const makeSocket: <R>(
  * @example
  * ```ts
  * import { RpcClient, RpcSerialization } from "@effect/rpc"
- * import * as Netpoll from "effect-netpoll/Netpoll"
- * import * as TcpStream from "effect-netpoll/TcpStream"
+ * import * as Netpoll from "effect-netpoll/effect3/Netpoll"
+ * import * as TcpStream from "effect-netpoll/effect3/TcpStream"
  * import { Layer } from "effect"
  *
  * const Protocol = RpcClient.layerProtocolSocket().pipe(

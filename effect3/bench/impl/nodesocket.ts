@@ -11,9 +11,9 @@ import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type * as Socket from "@effect/platform/Socket"
 import { Deferred, Effect, Exit, Queue } from "effect"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../../../bench/protocol.js"
+import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
 import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
-import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../../../bench/protocol.js"
+import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
 

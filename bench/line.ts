@@ -1,0 +1,15 @@
+/**
+ * The Effect line the shared bench files (effectHarness.ts, impl/netpoll.ts) are
+ * compiled for: here Effect 4 and the root package. effect3/bench/line.ts is the
+ * Effect 3 side; effect3/bench links to the shared files.
+ */
+import { Effect } from "effect"
+
+export { Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+
+/** What `loadedBy` checks this line loads. */
+export const netpollSpecifier = "effect-netpoll"
+export const effectMajor = 4
+
+/** Runs `f` with the cause of a failure (Effect 3 calls it tapErrorCause). */
+export const tapCause = Effect.tapCause
