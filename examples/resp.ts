@@ -2,6 +2,7 @@
  * RESP2, the Redis protocol, as the redis-ping example speaks it: commands are
  * encoded as arrays of bulk strings; replies are decoded from whatever bytes
  * have arrived so far, so a reply split across reads simply waits for more.
+ * Both lines' redis-ping examples use this file (effect3/examples links to it).
  */
 import { Data } from "effect"
 
