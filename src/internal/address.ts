@@ -13,6 +13,9 @@ export type Address = NetAddress.InetAddress
 
 export const isInetAddress: (u: unknown) => u is NetAddress.InetAddress = NetAddress.isInetAddress
 
+/** Whether a value is an address of this line (an InetAddress). */
+export const isAddress = isInetAddress
+
 /** The addon's family number. */
 export const family = (self: NetAddress.InetAddress): 4 | 6 => NetAddress.familyOf(self) === "IPv4" ? 4 : 6
 

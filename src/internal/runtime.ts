@@ -9,7 +9,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as References from "effect/References"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 
 /** A fiber, as observers and `interruptAll` see it. */
 export type AnyFiber = Fiber.Fiber<unknown, unknown>
@@ -77,3 +79,13 @@ export const failureToLog = (
   )
   return cause.reasons.length === 0 || Cause.hasInterruptsOnly(cause) ? undefined : cause
 }
+
+/** Whether a span made by `fiber` now would reach a tracer that records it. */
+export const isTraced = (fiber: AnyFiber): boolean =>
+  fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
+
+/** A span's options (Effect 4's spans capture no stack trace). */
+export const spanOptions = (kind: Tracer.SpanKind, attributes: Record<string, unknown>): Tracer.SpanOptionsNoTrace => ({
+  kind,
+  attributes
+})

@@ -18,6 +18,7 @@ import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
 import * as netpoll from "./netpoll.js"
 import * as runtime from "./runtime.js"
+import * as spans from "./spans.js"
 import * as tcpStream from "./tcpStream.js"
 
 export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener") as TcpListener.TypeId
@@ -34,7 +35,7 @@ const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpol
   metrics.accepted()
   if (span !== undefined && span.sampled) {
     const peer = streamCore.address(accepted, "getpeername")
-    if (typeof peer !== "number") metrics.peerAttributes(span, address.fromNative(peer))
+    if (typeof peer !== "number") spans.peerAttributes(span, address.fromNative(peer))
   }
   return accepted
 }
@@ -77,7 +78,7 @@ class TcpListenerImpl implements TcpListener.TcpListener {
     const accept = (span: Tracer.Span | undefined) =>
       Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore, span)))
     return runtime.withCaptured((_, fiber) =>
-      metrics.isTraced(fiber) ? metrics.acceptSpan(this.address, accept) : accept(undefined)
+      runtime.isTraced(fiber) ? spans.acceptSpan(this.address, accept) : accept(undefined)
     )
   }
 
@@ -169,7 +170,7 @@ class Server<E, R> {
     }
     return Effect.flatMap(Scope.make(), (scope) =>
       this.traced
-        ? Effect.matchEffect(metrics.acceptSpan(this.listener.address, (span) => this.accept(scope, span, Effect.void)), {
+        ? Effect.matchEffect(spans.acceptSpan(this.listener.address, (span) => this.accept(scope, span, Effect.void)), {
           onFailure: this.retry,
           onSuccess: () => this.loop
         })
@@ -261,7 +262,7 @@ export const serve = <E, R>(
     }
     return runtime.withCaptured<never, NetError.NetError, Exclude<R, Scope.Scope>>((captured, fiber) => {
       // Every TcpListener comes from `bind`: its type id admits no other implementation.
-      const server = new Server(listener as TcpListenerImpl, handler, max, captured, metrics.isTraced(fiber))
+      const server = new Server(listener as TcpListenerImpl, handler, max, captured, runtime.isTraced(fiber))
       return Effect.ensuring(server.loop, server.shutdown)
     })
   })

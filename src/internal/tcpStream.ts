@@ -14,6 +14,7 @@ import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
 import * as netpoll from "./netpoll.js"
 import * as runtime from "./runtime.js"
+import * as spans from "./spans.js"
 
 export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") as TcpStream.TypeId
 
@@ -233,7 +234,7 @@ export const connect = (
   input: address.Input,
   options?: TcpStream.ConnectOptions
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Netpoll | Scope.Scope> =>
-  metrics.connectSpan(
+  spans.connectSpan(
     input,
     Effect.flatMap(address.resolve(input), (addrs) =>
       Effect.flatMap(Netpoll, (service) =>

@@ -38,6 +38,9 @@ class SocketAddrImpl implements SocketAddr.SocketAddr {
 
 export const isSocketAddr = (u: unknown): u is SocketAddr.SocketAddr => Predicate.hasProperty(u, TypeId)
 
+/** Whether a value is an address of this line (a SocketAddr). */
+export const isAddress = isSocketAddr
+
 /** What `connect` and `bind` accept. */
 export type Input = SocketAddr.Input
 

@@ -12,7 +12,10 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
+import * as DefaultServices from "effect/DefaultServices"
+import * as FiberRef from "effect/FiberRef"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 
 /** A fiber, as observers and `interruptAll` see it. */
 export type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
@@ -97,3 +100,16 @@ export const failureToLog = (
   )
   return Cause.isEmpty(cause) || Cause.isInterruptedOnly(cause) ? undefined : cause
 }
+
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/** Whether a span made by `fiber` now would reach a tracer that records it. */
+export const isTraced = (fiber: AnyFiber): boolean =>
+  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+
+/** A span's options, without a stack trace (it would point into this library). */
+export const spanOptions = (kind: Tracer.SpanKind, attributes: Record<string, unknown>): Tracer.SpanOptions => ({
+  kind,
+  attributes,
+  captureStackTrace: false
+})
