@@ -3,10 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as errno from "../src/core/errno.js"
+import { errno } from "../src/internal/core.js"
 import * as errors from "../src/internal/errors.js"
 import * as NetError from "../src/NetError.js"
-import { failures } from "./utils/exits.js"
+import { failures } from "./utils/peers.js"
 
 const E = os.constants.errno
 
@@ -107,7 +107,7 @@ describe("NetError classes", () => {
           yield* error
           return "unreachable"
         }))
-        expect(Exit.isFailure(exit)).toBe(true)
+        expect(exit).toStrictEqual(Exit.fail(error))
         const errors = Exit.isFailure(exit) ? failures(exit.cause) : []
         expect(errors.length).toBe(1)
         expect(errors[0]).toBe(error)

@@ -1,18 +1,18 @@
 import { spawn } from "node:child_process"
 import * as dns from "node:dns"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
-import { NetAddress } from "effect/net"
 import type * as NetError from "../src/NetError.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { addon } from "../src/core/native.js"
+import { addon } from "../src/internal/core.js"
 import { isOpen } from "./utils/fds.js"
+import { familyOf, fork, hostOf } from "./utils/line.js"
 import {
   bound,
   bytes,
@@ -25,6 +25,7 @@ import {
   readToEnd,
   text
 } from "./utils/peers.js"
+import { layer } from "./utils/runners.js"
 
 const backends = [["epoll", Netpoll.layer], ["uv_poll", Netpoll.layerUvPoll]] as const
 
@@ -48,9 +49,9 @@ const parkBehindFullBuffer = <A, E>(stream: TcpStream.TcpStream, op: Effect.Effe
         if (n._tag === "None") break
         written += n.value
       }
-      const fiber = yield* Effect.forkChild(op)
+      const fiber = yield* fork(op)
       yield* Effect.sleep("50 millis")
-      const done = fiber.pollUnsafe()
+      const done = yield* poll(fiber)
       if (done === undefined) return { fiber, written }
       if (Exit.isSuccess(done) && typeof done.value === "number") written += done.value
     }
@@ -76,7 +77,7 @@ const urgentDataPeer = (port: number) =>
   )
 
 for (const [backend, netpollLayer] of backends) {
-  layer(netpollLayer, { excludeTestServices: true })(`TcpStream (${backend})`, (it) => {
+  layer(netpollLayer)(`TcpStream (${backend})`, (it) => {
     it.effect("the layer reports its backend", () =>
       Effect.gen(function*() {
         const service = yield* Netpoll.Netpoll
@@ -99,7 +100,7 @@ for (const [backend, netpollLayer] of backends) {
       it.effect("bytes written on one side are read on the other, over IPv6", () =>
         Effect.gen(function*() {
           const { client, server } = yield* pair("::1")
-          expect(NetAddress.familyOf(yield* client.peerAddr)).toBe("IPv6")
+          expect(familyOf(yield* client.peerAddr)).toBe("IPv6")
           yield* client.writeAll(bytes("over v6"))
           const buf = new Uint8Array(7)
           yield* bound(server.readExact(buf))
@@ -176,7 +177,7 @@ for (const [backend, netpollLayer] of backends) {
       it.effect("a parked read suspends the fiber, not the event loop", () =>
         Effect.gen(function*() {
           const { client, server } = yield* pair()
-          const reader = yield* Effect.forkChild(server.read(new Uint8Array(8)))
+          const reader = yield* fork(server.read(new Uint8Array(8)))
           const timerFired = yield* bound(
             Effect.promise(() => new Promise<boolean>((r) => setTimeout(() => r(true), 20))),
             "a timer while a read is parked"
@@ -193,7 +194,7 @@ for (const [backend, netpollLayer] of backends) {
         Effect.gen(function*() {
           const { client, server } = yield* pair()
           const first = new Uint8Array(16)
-          const fiber = yield* Effect.forkChild(server.read(first))
+          const fiber = yield* fork(server.read(first))
           yield* Effect.sleep("20 millis")
           yield* Fiber.interrupt(fiber)
           yield* client.writeAll(bytes("for the next one"))
@@ -267,7 +268,7 @@ for (const [backend, netpollLayer] of backends) {
           const buf = new Uint8Array(10)
           yield* bound(server.readExact(buf))
           expect(text(buf)).toBe("still here")
-          const eof = yield* Effect.forkChild(server.read(buf))
+          const eof = yield* fork(server.read(buf))
           yield* Effect.sleep("20 millis")
           expect(yield* poll(eof)).toBe(undefined)
           yield* clone.close
@@ -342,7 +343,7 @@ for (const [backend, netpollLayer] of backends) {
       it.effect("shutdown(\"read\") wakes a parked reader with 0", () =>
         Effect.gen(function*() {
           const { server } = yield* pair()
-          const reader = yield* Effect.forkChild(server.read(new Uint8Array(4)))
+          const reader = yield* fork(server.read(new Uint8Array(4)))
           yield* Effect.sleep("20 millis")
           yield* server.shutdown("read")
           expect(yield* bound(Fiber.join(reader))).toBe(0)
@@ -372,7 +373,7 @@ for (const [backend, netpollLayer] of backends) {
       it.effect("fibers parked on a handle wake at once with SocketClosed when it closes", () =>
         Effect.gen(function*() {
           const { client } = yield* pair()
-          const reader = yield* Effect.forkChild(Effect.flip(client.read(new Uint8Array(4))))
+          const reader = yield* fork(Effect.flip(client.read(new Uint8Array(4))))
           const { fiber: writer } = yield* parkBehindFullBuffer(client, Effect.flip(client.write(new Uint8Array(4))))
           expect(yield* poll(reader)).toBe(undefined)
           yield* client.close
@@ -429,7 +430,7 @@ for (const [backend, netpollLayer] of backends) {
         Effect.gen(function*() {
           const { client, server } = yield* pair()
           const size = 2 * 1024 * 1024
-          yield* Effect.forkChild(Effect.all([
+          yield* fork(Effect.all([
             client.writeAll(new Uint8Array(size).fill(0x61)),
             client.writeAll(new Uint8Array(size).fill(0x62))
           ], { concurrency: 2 }).pipe(Effect.andThen(client.shutdown("write"))))
@@ -445,7 +446,7 @@ for (const [backend, netpollLayer] of backends) {
           const { client, server } = yield* pair()
           const a = new Uint8Array(6)
           const b = new Uint8Array(6)
-          const readers = yield* Effect.forkChild(
+          const readers = yield* fork(
             Effect.all([server.readExact(a), server.readExact(b)], { concurrency: 2 })
           )
           for (const piece of ["AAA", "AAAB", "BBBBB"]) {
@@ -463,7 +464,7 @@ for (const [backend, netpollLayer] of backends) {
           const { client, server } = yield* pair()
           const netpoll = yield* Netpoll.Netpoll
           const first = new Uint8Array(6)
-          const reader = yield* Effect.forkChild(server.readExact(first))
+          const reader = yield* fork(server.readExact(first))
           yield* client.writeAll(bytes("AAA"))
           // Half the message is in `first` and the reader is parked, holding the read lock.
           yield* eventually(() => first[2] === 65 && netpoll.waiting === 1, "half a message read")
@@ -484,7 +485,7 @@ for (const [backend, netpollLayer] of backends) {
           let second = -1
           // Uninterruptible but for the first read: the interruption ends that read
           // only, and takes effect on the fiber once the second read is done.
-          const fiber = yield* Effect.forkChild(Effect.uninterruptibleMask((restore) =>
+          const fiber = yield* fork(Effect.uninterruptibleMask((restore) =>
             restore(one.server.read(new Uint8Array(8))).pipe(
               Effect.exit,
               Effect.tap(() => Effect.sync(() => movedOn = true)),
@@ -532,19 +533,19 @@ for (const [backend, netpollLayer] of backends) {
           const writerDone = yield* Deferred.make<void>()
           // More than the socket buffers hold: part goes out, then it parks holding the lock. Its
           // finalizer waits for the other writer, which a lock kept until the fiber's end would deadlock.
-          const big = yield* Effect.forkChild(
+          const big = yield* fork(
             Effect.onInterrupt(
               client.writeAll(new Uint8Array(16 * 1024 * 1024).fill(0x61)),
               () => Effect.andThen(Deferred.succeed(finalizing, undefined), Deferred.await(writerDone))
             )
           )
           yield* eventually(() => netpoll.waiting === 1, "the big writeAll parking")
-          const small = yield* Effect.forkChild(
+          const small = yield* fork(
             client.writeAll(bytes("W")).pipe(Effect.ensuring(Deferred.succeed(writerDone, undefined)))
           )
           yield* interruptFork(big)
           yield* bound(Deferred.await(finalizing))
-          const drain = yield* Effect.forkChild(Effect.forever(server.read(new Uint8Array(1024 * 1024))))
+          const drain = yield* fork(Effect.forever(server.read(new Uint8Array(1024 * 1024))))
           yield* bound(Fiber.join(small), "the writer behind the interrupted writeAll")
           yield* bound(Fiber.await(big))
           yield* Fiber.interrupt(drain)
@@ -558,7 +559,7 @@ for (const [backend, netpollLayer] of backends) {
           const finalizing = yield* Deferred.make<void>()
           const readerDone = yield* Deferred.make<void>()
           const first = new Uint8Array(6)
-          const holder = yield* Effect.forkChild(
+          const holder = yield* fork(
             Effect.onInterrupt(
               server.readExact(first),
               () => Effect.andThen(Deferred.succeed(finalizing, undefined), Deferred.await(readerDone))
@@ -567,7 +568,7 @@ for (const [backend, netpollLayer] of backends) {
           yield* client.writeAll(bytes("AAA"))
           yield* eventually(() => first[2] === 65 && netpoll.waiting === 1, "half a message read")
           const buf = new Uint8Array(16)
-          const reader = yield* Effect.forkChild(
+          const reader = yield* fork(
             server.read(buf).pipe(Effect.ensuring(Deferred.succeed(readerDone, undefined)))
           )
           yield* eventually(() => netpoll.waiting === 2, "the second reader waiting")
@@ -622,7 +623,7 @@ for (const [backend, netpollLayer] of backends) {
           const listenAddr = yield* listener.localAddr
           expect(String(yield* client.peerAddr)).toBe(String(listenAddr))
           expect(String(yield* server.peerAddr)).toBe(String(yield* client.localAddr))
-          expect(NetAddress.formatHost(yield* client.localAddr)).toBe("127.0.0.1")
+          expect(hostOf(yield* client.localAddr)).toBe("127.0.0.1")
         }))
 
       it.effect("setNoDelay and setKeepAlive succeed on a live connection", () =>
@@ -717,7 +718,7 @@ for (const [backend, netpollLayer] of backends) {
           )
           expect(resolved.some((a) => a.address === "127.0.0.1")).toBe(true)
           const stream = yield* bound(TcpStream.connect(`localhost:${port}`))
-          expect(NetAddress.formatHost(yield* stream.peerAddr)).toBe("127.0.0.1")
+          expect(hostOf(yield* stream.peerAddr)).toBe("127.0.0.1")
         }))
 
       it.effect("the error is the last one met when every address fails", () =>

@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as net from "node:net"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import { async, root, tsxArgs } from "./utils/line.js"
+import { live } from "./utils/runners.js"
 import { bound } from "./utils/peers.js"
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /** How long a child may take; tsx's first transform of the sources is the slow part. */
 const CHILD_BOUND_MILLIS = 20_000
@@ -22,7 +21,7 @@ interface ChildResult {
 }
 
 /**
- * Runs `node --import tsx test/fixtures/<fixture> ...args`. A child still
+ * Runs `node <tsxArgs> test/fixtures/<fixture> ...args` from the line's root. A child still
  * running after the bound is killed and the test fails. `onLine` sees each
  * stdout line as it arrives, with the child.
  */
@@ -31,12 +30,12 @@ const runFixture = (
   args: ReadonlyArray<string>,
   onLine: (line: string, child: ChildProcess) => void = () => {}
 ) =>
-  Effect.callback<ChildResult, ChildFailed>((resume) => {
+  async<ChildResult, ChildFailed>((resume) => {
     const lines: Array<string> = []
     let pending = ""
     let stderr = ""
     let done = false
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "test", "fixtures", fixture), ...args], {
+    const child = spawn(process.execPath, [...tsxArgs, path.join(root, "test", "fixtures", fixture), ...args], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -84,12 +83,12 @@ const runFixture = (
 /** A Node `net` server on 127.0.0.1:0, closed with the Scope; `onConnection` gets each socket. */
 const netServer = (onConnection: (socket: net.Socket) => void) =>
   Effect.acquireRelease(
-    Effect.callback<net.Server>((resume) => {
+    async<net.Server>((resume) => {
       const server = net.createServer(onConnection)
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
     }),
     (server) =>
-      Effect.callback<void>((resume) => {
+      async<void>((resume) => {
         server.close(() => resume(Effect.void))
       })
   )
@@ -98,7 +97,7 @@ const backends = ["epoll", "uv_poll"] as const
 
 for (const backend of backends) {
   describe(`event loop (${backend})`, () => {
-    it.live("a program that connects, exchanges a message and finishes exits by itself", () =>
+    live("a program that connects, exchanges a message and finishes exits by itself", () =>
       Effect.gen(function*() {
         const result = yield* runFixture("exchange.ts", [backend])
         expect(result.stderr).toBe("")
@@ -107,7 +106,7 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
       }))
 
-    it.live("a fiber parked in read keeps the program alive until its peer writes, 500 ms later", () =>
+    live("a fiber parked in read keeps the program alive until its peer writes, 500 ms later", () =>
       Effect.gen(function*() {
         let socket: net.Socket | undefined
         const server = yield* netServer((s) => {
@@ -129,7 +128,7 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
       }))
 
-    it.live("a fiber woken by half its message and parked again keeps the program alive for the rest, 500 ms later", () =>
+    live("a fiber woken by half its message and parked again keeps the program alive for the rest, 500 ms later", () =>
       Effect.gen(function*() {
         let socket: net.Socket | undefined
         const server = yield* netServer((s) => {
@@ -153,7 +152,7 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
       }))
 
-    it.live("a fiber parked in write keeps the program alive until its peer reads, 500 ms later", () =>
+    live("a fiber parked in write keeps the program alive until its peer reads, 500 ms later", () =>
       Effect.gen(function*() {
         let socket: net.Socket | undefined
         let received = 0
@@ -178,7 +177,7 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
         // Everything written before exit reached the peer.
         yield* bound(
-          Effect.callback<void>((resume) => {
+          async<void>((resume) => {
             if (socket?.readableEnded) resume(Effect.void)
             else socket?.on("end", () => resume(Effect.void))
           }),
@@ -187,7 +186,7 @@ for (const backend of backends) {
         expect(received).toBe(64 * 1024 * 1024)
       }))
 
-    it.live("a program that leaves idle connections and its Netpoll open, with no fiber waiting, exits", () =>
+    live("a program that leaves idle connections and its Netpoll open, with no fiber waiting, exits", () =>
       Effect.gen(function*() {
         const result = yield* runFixture("idleOpen.ts", [backend])
         expect(result.stderr).toBe("")
@@ -196,7 +195,7 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
       }))
 
-    it.live("a program whose parked accept is interrupted when main finishes exits, though its listener stays open", () =>
+    live("a program whose parked accept is interrupted when main finishes exits, though its listener stays open", () =>
       Effect.gen(function*() {
         const result = yield* runFixture("parkedAccept.ts", [backend, "open"])
         expect(result.stderr).toBe("")
@@ -206,7 +205,7 @@ for (const backend of backends) {
         expect(result.code).toBe(0)
       }))
 
-    it.live("a program whose parked accept ends with main and its listener's Scope exits", () =>
+    live("a program whose parked accept ends with main and its listener's Scope exits", () =>
       Effect.gen(function*() {
         const result = yield* runFixture("parkedAccept.ts", [backend, "scoped"])
         expect(result.stderr).toBe("")

@@ -1,5 +1,6 @@
 import * as fs from "node:fs"
-import { expect, it } from "@effect/vitest"
+import { expect } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -8,12 +9,14 @@ import * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import { fork } from "./utils/line.js"
 import { bound, eventually, failures } from "./utils/peers.js"
+import { live } from "./utils/runners.js"
 
 // The layer closes (from fiber A) after B's connect was woken by its writability
 // event but before B ran: B must see SocketClosed and never touch the fd, whose
 // number the odd rounds hand to /dev/null.
-it.live("a connect resumed just before the Netpoll layer closes fails with SocketClosed", () =>
+live("a connect resumed just before the Netpoll layer closes fails with SocketClosed", () =>
   Effect.gen(function*() {
     const results: Array<string> = []
     const opened: Array<number> = []
@@ -33,7 +36,7 @@ it.live("a connect resumed just before the Netpoll layer closes fails with Socke
         const reopen = Effect.sync(() => {
           if (reuse) for (let i = 0; i < 8; i++) opened.push(fs.openSync("/dev/null", "r"))
         })
-        const a = yield* Effect.forkChild(
+        const a = yield* fork(
           server.read(new Uint8Array(8)).pipe(
             Effect.andThen(Scope.close(layerScope, Exit.void)),
             Effect.andThen(reopen)
@@ -42,7 +45,7 @@ it.live("a connect resumed just before the Netpoll layer closes fails with Socke
         yield* eventually(() => netpoll.waiting >= 1, "A parking in read")
         // A's fd becomes readable first, then B's connect completes: one epoll batch, A before B.
         yield* client.write(new Uint8Array([1]))
-        const b = yield* Effect.forkChild(Effect.scoped(TcpStream.connect({ host: "127.0.0.1", port: targetPort })))
+        const b = yield* fork(Effect.scoped(TcpStream.connect({ host: "127.0.0.1", port: targetPort })))
         yield* bound(Fiber.join(a))
         return yield* bound(Fiber.await(b))
       }).pipe(Effect.scoped, Effect.provide(context))
@@ -53,7 +56,7 @@ it.live("a connect resumed just before the Netpoll layer closes fails with Socke
         const [error] = failures(exit.cause)
         results.push(
           error === undefined
-            ? exit.cause.reasons.map((reason) => reason._tag).join(",")
+            ? Cause.pretty(exit.cause)
             : `${error._tag}:${error.errno ?? error.syscall}`
         )
       }

@@ -1,5 +1,5 @@
 import * as fs from "node:fs"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -10,7 +10,9 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { isOpen, loopTurns, openFds } from "./utils/fds.js"
+import { fork, yieldNow } from "./utils/line.js"
 import { bound, interruptAndAwait, isInterrupted, poll } from "./utils/peers.js"
+import { layer } from "./utils/runners.js"
 
 const ITERATIONS = 200
 
@@ -60,12 +62,12 @@ const parksOrFinishes = <A, E>(netpoll: NetpollService, base: number, fiber: Fib
 const fillSendBuffer = (netpoll: NetpollService, stream: TcpStream.TcpStream, chunk: Uint8Array) =>
   Effect.gen(function*() {
     const idle = netpoll.waiting
-    const bulk = yield* Effect.forkChild(stream.writeAll(new Uint8Array(64 * 1024 * 1024)))
+    const bulk = yield* fork(stream.writeAll(new Uint8Array(64 * 1024 * 1024)))
     yield* awaitParked(netpoll, idle)
     yield* bound(Fiber.interrupt(bulk), "interruption")
     while (true) {
       const base = netpoll.waiting
-      const writer = yield* Effect.forkChild(stream.write(chunk))
+      const writer = yield* fork(stream.write(chunk))
       const parked = yield* parksOrFinishes(netpoll, base, writer)
       yield* bound(Fiber.interrupt(writer), "interruption")
       if (parked) return
@@ -75,7 +77,7 @@ const fillSendBuffer = (netpoll: NetpollService, stream: TcpStream.TcpStream, ch
 const backends = [["epoll", Netpoll.layer], ["uv_poll", Netpoll.layerUvPoll]] as const
 
 for (const [backend, netpollLayer] of backends) {
-  layer(netpollLayer, { excludeTestServices: true })(`leaks (${backend})`, (it) => {
+  layer(netpollLayer)(`leaks (${backend})`, (it) => {
     describe("fds are closed", () => {
       it.effect(`${ITERATIONS} connect, accept and close cycles leave no fd behind`, () =>
         Effect.gen(function*() {
@@ -183,7 +185,7 @@ for (const [backend, netpollLayer] of backends) {
           const before = yield* snapshot
           yield* times(ITERATIONS, (i) =>
             Effect.gen(function*() {
-              const connecting = yield* Effect.forkChild(Effect.scoped(TcpStream.connect(addr)))
+              const connecting = yield* fork(Effect.scoped(TcpStream.connect(addr)))
               yield* awaitParked(netpoll, before.waiting)
               expect(openFds()).toBe(before.fds + 1)
               if (i === 0) {
@@ -206,8 +208,8 @@ for (const [backend, netpollLayer] of backends) {
           yield* times(ITERATIONS, (i) =>
             Effect.gen(function*() {
               // A connect that wins the race closes with its own Scope; one that loses closes at once.
-              const connecting = yield* Effect.forkChild(Effect.scoped(TcpStream.connect(addr)))
-              for (let k = 0; k < i % 4; k++) yield* Effect.yieldNow
+              const connecting = yield* fork(Effect.scoped(TcpStream.connect(addr)))
+              for (let k = 0; k < i % 4; k++) yield* yieldNow
               yield* bound(Fiber.interrupt(connecting), "interruption")
               expect(yield* snapshot).toEqual(before)
             }))
@@ -220,7 +222,7 @@ for (const [backend, netpollLayer] of backends) {
           const before = yield* snapshot
           yield* times(ITERATIONS, () =>
             Effect.gen(function*() {
-              const accepting = yield* Effect.forkChild(Effect.scoped(listener.accept))
+              const accepting = yield* fork(Effect.scoped(listener.accept))
               yield* awaitParked(netpoll, before.waiting)
               yield* bound(Fiber.interrupt(accepting), "interruption")
               expect(yield* snapshot).toEqual(before)
@@ -242,10 +244,10 @@ for (const [backend, netpollLayer] of backends) {
           let parkedWrites = 0
           yield* times(ITERATIONS, () =>
             Effect.gen(function*() {
-              const reading = yield* Effect.forkChild(client.read(buf))
+              const reading = yield* fork(client.read(buf))
               yield* awaitParked(netpoll, before.waiting)
               // Now and then the kernel still finds room for a write; most writes park.
-              const writing = yield* Effect.forkChild(client.write(chunk))
+              const writing = yield* fork(client.write(chunk))
               if (yield* parksOrFinishes(netpoll, before.waiting + 1, writing)) parkedWrites++
               yield* bound(Fiber.interrupt(reading), "interruption")
               yield* bound(Fiber.interrupt(writing), "interruption")
@@ -279,15 +281,15 @@ for (const [backend, netpollLayer] of backends) {
             const { client, server } = yield* connectedPair(listener)
             const clone = yield* server.tryClone
             return { clone, client, listener, server }
-          }).pipe(Scope.provide(streamScope), Effect.provide(context))
+          }).pipe(Effect.provideService(Scope.Scope, streamScope), Effect.provide(context))
           const fds = [listener.fd, client.fd, server.fd, clone.fd]
           expect(openFds()).toBe(fdsWithLayer + 4)
 
           const service = Context.get(context, Netpoll.Netpoll)
           expect(service.size).toBe(4)
-          const reading = yield* Effect.forkChild(Effect.flip(client.read(new Uint8Array(16))))
+          const reading = yield* fork(Effect.flip(client.read(new Uint8Array(16))))
           yield* awaitParked(service, 0)
-          const accepting = yield* Effect.forkChild(Effect.flip(listener.accept.pipe(Scope.provide(streamScope))))
+          const accepting = yield* fork(Effect.flip(listener.accept.pipe(Effect.provideService(Scope.Scope, streamScope))))
           yield* awaitParked(service, 0, 2)
 
           yield* Scope.close(layerScope, Exit.void)
@@ -333,7 +335,7 @@ for (const [backend, netpollLayer] of backends) {
           const context = yield* Layer.buildWithScope(Layer.fresh(netpollLayer), layerScope)
           const service = Context.get(context, Netpoll.Netpoll)
           const fdsWithLayer = openFds()
-          const connecting = yield* Effect.forkChild(
+          const connecting = yield* fork(
             Effect.flip(Effect.scoped(TcpStream.connect(addr))).pipe(Effect.provide(context))
           )
           yield* awaitParked(service, 0)

@@ -1,5 +1,5 @@
 import * as fs from "node:fs"
-import { expect, layer } from "@effect/vitest"
+import { expect } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -8,7 +8,9 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
+import { fork } from "./utils/line.js"
 import { bound, bytes, echo, text } from "./utils/peers.js"
+import { layer } from "./utils/runners.js"
 
 const CONNECTIONS = 2_000
 
@@ -28,7 +30,7 @@ const message = (i: number) => `message ${i} from client ${i}, padded to differ 
 const backends = [["epoll", Netpoll.layer], ["uv_poll", Netpoll.layerUvPoll]] as const
 
 for (const [backend, netpollLayer] of backends) {
-  layer(netpollLayer, { excludeTestServices: true })(`scale (${backend})`, (it) => {
+  layer(netpollLayer)(`scale (${backend})`, (it) => {
     it.effect(`${CONNECTIONS} concurrent connections, each served by its own fiber, all echo exactly what they sent`, () =>
       Effect.gen(function*() {
         yield* requireFdLimit
@@ -111,7 +113,7 @@ for (const [backend, netpollLayer] of backends) {
 
           const waitingBefore = netpoll.waiting
           const readers = yield* Effect.forEach(pairs, ({ server }) =>
-            Effect.forkChild(Effect.gen(function*() {
+            fork(Effect.gen(function*() {
               const buf = new Uint8Array(4)
               yield* server.readExact(buf)
               return new DataView(buf.buffer).getUint32(0)

@@ -1,19 +1,16 @@
-import { describe, expect, layer } from "@effect/vitest"
-import type * as Cause from "effect/Cause"
+import { describe, expect } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Logger from "effect/Logger"
-import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
-import * as Scheduler from "effect/Scheduler"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import * as metrics from "../src/internal/metrics.js"
+import * as runtime from "../src/internal/runtime.js"
 import { isOpen, loopTurns, openFds } from "./utils/fds.js"
+import { captureLogs, fork, withFiber, withMaxOpsBeforeYield, yieldNow } from "./utils/line.js"
 import {
   bound,
   bytes,
@@ -23,9 +20,11 @@ import {
   failureTag,
   interruptAndAwait,
   isInterrupted,
+  readAfterPeerEnded,
   readToEnd,
   text
 } from "./utils/peers.js"
+import { layer } from "./utils/runners.js"
 import { loopbackAttributes, recordingTracer } from "./utils/tracer.js"
 
 // How `serve` runs a connection: the handler's Scope, the stream's close, the
@@ -35,24 +34,7 @@ import { loopbackAttributes, recordingTracer } from "./utils/tracer.js"
 const command = (stream: TcpStream.TcpStream) =>
   Effect.map(Effect.tap(Effect.succeed(new Uint8Array(1)), (buf) => stream.readExact(buf)), text)
 
-/** A logger that records every entry's level and cause, installed in place of the default one. */
-const captureLogs = () => {
-  const entries: Array<{ readonly level: LogLevel.LogLevel; readonly cause: Cause.Cause<unknown> }> = []
-  const logger = Logger.make<unknown, void>(({ cause, logLevel }) => {
-    entries.push({ level: logLevel, cause })
-  })
-  return { entries, layer: Logger.layer([logger]) }
-}
-
-/** A stream read after the peer's handler ended: end of stream, or a reset if unread bytes were left. */
-const expectPeerGone = (stream: TcpStream.TcpStream) =>
-  Effect.gen(function*() {
-    const result = yield* bound(Effect.result(stream.read(new Uint8Array(8))))
-    if (result._tag === "Success") expect(result.success).toBe(0)
-    else expect(result.failure._tag).toBe("ConnectionReset")
-  })
-
-layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
+layer(Netpoll.layer)("serve", (it) => {
   describe("connections", () => {
     it.effect("a handler's finalizers run before its stream closes: one can still write a goodbye", () =>
       Effect.gen(function*() {
@@ -83,7 +65,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
               return yield* Effect.never
             }
           })
-        const server = yield* Effect.forkChild(
+        const server = yield* fork(
           TcpListener.serve(listener, handler).pipe(Effect.provide(captureLogs().layer))
         )
 
@@ -158,7 +140,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
           Effect.andThen(Queue.offer(started, stream.fd), Effect.never).pipe(
             Effect.onInterrupt(() => Ref.update(interrupted, (n) => n + 1))
           )
-        const server = yield* Effect.forkChild(TcpListener.serve(listener, handler, { maxConnections: 1 }))
+        const server = yield* fork(TcpListener.serve(listener, handler, { maxConnections: 1 }))
         const first = yield* bound(TcpStream.connect(addr))
         const fd = yield* bound(Queue.take(started))
         // Connected from the kernel's backlog, never accepted while the one slot is taken.
@@ -169,7 +151,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
         expect(yield* Ref.get(interrupted)).toBe(1)
         expect(yield* Queue.size(started)).toBe(0)
         expect(isOpen(fd)).toBe(false)
-        yield* expectPeerGone(first)
+        expect(["end of stream", "ConnectionReset"]).toContain(yield* readAfterPeerEnded(first))
       }))
   })
 
@@ -183,8 +165,8 @@ layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
             const listener = yield* TcpListener.bind("127.0.0.1:0")
             const addr = yield* listener.localAddr
             yield* Effect.forkScoped(
-              TcpListener.serve(listener, () => Effect.yieldNow, { maxConnections: 1 }).pipe(
-                Effect.provideService(Scheduler.MaxOpsBeforeYield, budget)
+              TcpListener.serve(listener, () => yieldNow, { maxConnections: 1 }).pipe(
+                withMaxOpsBeforeYield(budget)
               )
             )
             for (let i = 0; i < 20; i++) {
@@ -221,7 +203,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("serve", (it) => {
   describe("spans", () => {
     it.effect("a span is made only for a tracer that records it: not under Effect's native tracer, nor with tracing off", () =>
       Effect.gen(function*() {
-        const traced = Effect.withFiber((fiber) => Effect.succeed(metrics.isTraced(fiber)))
+        const traced = withFiber((fiber) => Effect.succeed(runtime.isTraced(fiber)))
         const { tracer } = recordingTracer()
         expect(yield* traced).toBe(false)
         expect(yield* Effect.withTracer(traced, tracer)).toBe(true)

@@ -19,8 +19,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import type * as LogLevel from "effect/LogLevel"
-import * as Logger from "effect/Logger"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
@@ -33,7 +31,19 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
-import { bound, bytes, eventually, failures, listening, netServer, poll, readToEnd, text } from "./utils/peers.js"
+import { captureLogs } from "./utils/line.js"
+import {
+  bound,
+  bytes,
+  echoOf,
+  eventually,
+  failures,
+  listening,
+  netServer,
+  poll,
+  readToEnd,
+  text
+} from "./utils/peers.js"
 import { closedWith, type Drained, joined, portOf, pullToError, type Transport, transports } from "./utils/sockets.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly chunk: string }> {}
@@ -96,29 +106,6 @@ const echoHandler = (socket: Socket.Socket) =>
     while (true) yield* writer.writeAll(yield* reader.pull)
   })).pipe(Effect.catchIf(isCleanClose, () => Effect.void))
 
-/** Writes `message` on a raw stream and reads exactly its echo back. */
-const echoOf = (stream: TcpStream.TcpStream, message: string) =>
-  Effect.gen(function*() {
-    yield* stream.writeAll(bytes(message))
-    const buf = new Uint8Array(bytes(message).length)
-    yield* bound(stream.readExact(buf), `echo of ${message}`)
-    return text(buf)
-  })
-
-interface LogEntry {
-  readonly level: LogLevel.LogLevel
-  readonly message: ReadonlyArray<unknown>
-  readonly cause: Cause.Cause<unknown>
-}
-
-/** A logger that records every entry, installed in place of the default one. */
-const captureLogs = () => {
-  const entries: Array<LogEntry> = []
-  const logger = Logger.make<unknown, void>(({ cause, logLevel, message }) => {
-    entries.push({ level: logLevel, message: Array.isArray(message) ? message : [message], cause })
-  })
-  return { entries, layer: Logger.layer([logger]) }
-}
 
 for (const transport of transports) {
   // Real sockets, real clock: the test services (TestClock) are left out.

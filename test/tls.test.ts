@@ -1,16 +1,18 @@
 import * as fs from "node:fs"
 import type { Duplex } from "node:stream"
 import * as tls from "node:tls"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Latch from "effect/Latch"
 import type * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { isOpen } from "./utils/fds.js"
+import { async, fork } from "./utils/line.js"
 import { bound, listening } from "./utils/peers.js"
+import { layer } from "./utils/runners.js"
 
 const key = fs.readFileSync(new URL("./fixtures/tls/key.pem", import.meta.url))
 const cert = fs.readFileSync(new URL("./fixtures/tls/cert.pem", import.meta.url))
@@ -26,7 +28,7 @@ const pattern = (size: number, seed = 0): Buffer => {
 /** A TLS socket destroyed when the Scope closes; the finalizer waits for its 'close'. */
 const scopedTls = <S extends tls.TLSSocket>(make: () => S): Effect.Effect<S, never, Scope.Scope> =>
   Effect.acquireRelease(Effect.sync(make), (socket) =>
-    Effect.callback<void>((resume) => {
+    async<void>((resume) => {
       if (socket.closed) return resume(Effect.void)
       socket.once("close", () => resume(Effect.void))
       socket.destroy()
@@ -38,7 +40,7 @@ const scopedTls = <S extends tls.TLSSocket>(make: () => S): Effect.Effect<S, nev
  */
 const onceEvent = (emitter: NodeJS.EventEmitter, event: string) =>
   bound(
-    Effect.callback<void, Error>((resume) => {
+    async<void, Error>((resume) => {
       emitter.once(event, () => resume(Effect.void))
       emitter.once("error", (error: Error) => resume(Effect.fail(error)))
     }),
@@ -48,7 +50,7 @@ const onceEvent = (emitter: NodeJS.EventEmitter, event: string) =>
 /** Writes `data` in pieces and ends, while collecting everything the socket yields until its end. */
 const exchange = (socket: Duplex, data: Buffer) =>
   bound(
-    Effect.callback<Buffer, Error>((resume) => {
+    async<Buffer, Error>((resume) => {
       const chunks: Array<Buffer> = []
       socket.on("data", (chunk: Buffer) => chunks.push(chunk))
       socket.once("end", () => resume(Effect.succeed(Buffer.concat(chunks))))
@@ -84,7 +86,7 @@ const netpollServer = (onSecure: (socket: tls.TLSSocket) => void) =>
         const socket = yield* scopedTls(() => new tls.TLSSocket(duplex, { isServer: true, secureContext }))
         socket.once("secure", () => onSecure(socket))
         // The connection lives as long as its TLS socket.
-        yield* Effect.callback<void>((resume) => {
+        yield* async<void>((resume) => {
           if (socket.closed) return resume(Effect.void)
           socket.once("close", () => resume(Effect.void))
         })
@@ -98,8 +100,7 @@ const nodeClient = (port: number) =>
 
 const echoTls = (socket: tls.TLSSocket) => void socket.pipe(socket)
 
-// Real sockets, real clock: the test services (TestClock) are left out.
-layer(Netpoll.layer, { excludeTestServices: true })("TLS through toDuplex", (it) => {
+layer(Netpoll.layer)("TLS through toDuplex", (it) => {
   describe("client over effect-netpoll", () => {
     it.effect("verifies a node:tls server against the fixture CA and round-trips 4 MiB", () =>
       Effect.gen(function*() {
@@ -122,7 +123,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("TLS through toDuplex", (it)
         expect((error as NodeJS.ErrnoException).code).toBe("DEPTH_ZERO_SELF_SIGNED_CERT")
         // The failed TLS socket tears the duplex down with it, and the duplex closes the stream.
         yield* bound(
-          Effect.callback<void>((resume) => {
+          async<void>((resume) => {
             if (duplex.closed) return resume(Effect.void)
             duplex.once("close", () => resume(Effect.void))
           }),
@@ -173,16 +174,16 @@ layer(Netpoll.layer, { excludeTestServices: true })("TLS through toDuplex", (it)
         const toClient = pattern(2 * 1024 * 1024 + 5, 3)
         const toServer = pattern(2 * 1024 * 1024 + 11, 4)
         let fromClient: Effect.Effect<Buffer, unknown> = Effect.never
-        const served = yield* Latch.make(false)
+        const served = yield* Deferred.make<void>()
         const port = yield* netpollServer((socket) => {
           // Started here, in the 'secure' callback, so the server's listeners are in place at once.
           const fiber = Effect.runFork(exchange(socket, toClient))
           fromClient = Fiber.join(fiber)
-          served.openUnsafe()
+          Effect.runSync(Deferred.succeed(served, undefined))
         })
         const { socket } = yield* netpollClient(port)
-        const fromServer = yield* Effect.forkChild(exchange(socket, toServer))
-        yield* bound(served.await, "the server's handshake")
+        const fromServer = yield* fork(exchange(socket, toServer))
+        yield* bound(Deferred.await(served), "the server's handshake")
         const [atServer, atClient] = yield* Effect.all([fromClient, Fiber.join(fromServer)], { concurrency: 2 })
         expect(Buffer.compare(atServer, toServer)).toBe(0)
         expect(Buffer.compare(atClient, toClient)).toBe(0)

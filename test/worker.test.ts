@@ -1,17 +1,19 @@
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
-import { expect, layer } from "@effect/vitest"
+import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Netpoll from "../src/Netpoll.js"
+import { async, fork, root } from "./utils/line.js"
 import { bound, bytes, echo, pair, text } from "./utils/peers.js"
+import { layer } from "./utils/runners.js"
 
-// The fixture imports the built package ("effect-netpoll", dist/): build it first (npx tsc -p tsconfig.build.json).
-const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "workerEcho.mjs")
+// Each line has its own fixture, plain JS that imports the line's built package by name
+// ("effect-netpoll" or "effect-netpoll/effect3", from dist/): build it first (npm run build).
+const fixture = path.join(root, "test", "fixtures", "workerEcho.mjs")
 
 /** Runs the fixture in a worker thread; resolves with its message and exit code. */
-const runWorker = Effect.callback<{ readonly message: unknown; readonly code: number }, Error>((resume) => {
+const runWorker = async<{ readonly message: unknown; readonly code: number }, Error>((resume) => {
   const worker = new Worker(fixture)
   let message: unknown = undefined
   worker.on("message", (m) => {
@@ -22,13 +24,13 @@ const runWorker = Effect.callback<{ readonly message: unknown; readonly code: nu
   return Effect.promise(() => worker.terminate())
 })
 
-layer(Netpoll.layer, { excludeTestServices: true })("worker threads", (it) => {
+layer(Netpoll.layer)("worker threads", (it) => {
   it.effect("each worker thread runs a Netpoll of its own beside the main thread's", () =>
     Effect.gen(function*() {
       // The main thread keeps a connection busy while the workers run theirs.
       const { client, server } = yield* pair()
       yield* Effect.forkScoped(echo(server))
-      const workers = yield* Effect.forkChild(bound(Effect.all([runWorker, runWorker], { concurrency: 2 }), "workers"))
+      const workers = yield* fork(bound(Effect.all([runWorker, runWorker], { concurrency: 2 }), "workers"))
       yield* client.writeAll(bytes("main"))
       const buf = new Uint8Array(4)
       yield* bound(client.readExact(buf))

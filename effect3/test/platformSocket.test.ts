@@ -18,7 +18,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
-import { bound, bytes, netServer, readToEnd, text } from "./utils/peers.js"
+import { bound, bytes, echoOf, netServer, readToEnd, text } from "./utils/peers.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly chunk: string }> {}
 
@@ -62,15 +62,6 @@ const portOf = (address: SocketServer.Address): number => {
   if (address._tag !== "TcpAddress") throw new Error(`expected a TcpAddress, got ${address._tag}`)
   return address.port
 }
-
-/** Connects to the server, writes `message`, and reads exactly its echo back. */
-const echoOf = (stream: TcpStream.TcpStream, message: string) =>
-  Effect.gen(function*() {
-    yield* stream.writeAll(bytes(message))
-    const buf = new Uint8Array(bytes(message).length)
-    yield* bound(stream.readExact(buf), `echo of ${message}`)
-    return text(buf)
-  })
 
 layer(Netpoll.layer, { excludeTestServices: true })("TcpStream.makeSocket", (it) => {
   it.scoped("run hands the handler the bytes read and succeeds at end of stream", () =>

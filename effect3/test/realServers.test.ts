@@ -426,7 +426,7 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples against real serve
     it.scoped.skipIf(nginx === undefined)("GETs a static file and a 404 from nginx", () =>
       Effect.gen(function*() {
         const file = pattern(2 * 1024 * 1024 + 17)
-        const { port } = yield* startNginx(nginx!, { "data.bin": file, "hello.txt": "hello from nginx\n" })
+        const { port } = yield* startNginx({ "data.bin": file, "hello.txt": "hello from nginx\n" })
 
         const hello = yield* runToEnd("http-get.ts", [`http://127.0.0.1:${port}/hello.txt`])
         const small = parseResponse(hello.stdout())

@@ -1,3 +1,8 @@
+/**
+ * Peers, bounded waits and exit readers for tests, one file for both lines
+ * (effect3/test/utils/peers.ts links here); what the lines spell differently
+ * comes from ./line.js.
+ */
 import * as net from "node:net"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -7,8 +12,9 @@ import type * as Scope from "effect/Scope"
 import type * as Netpoll from "../../src/Netpoll.js"
 import * as TcpListener from "../../src/TcpListener.js"
 import * as TcpStream from "../../src/TcpStream.js"
+import { async, failures, timeoutFail } from "./line.js"
 
-export { defects, failures, failureTag, isInterrupted } from "./exits.js"
+export { defects, failures, interruptFork, isInterrupted, poll } from "./line.js"
 
 export class TestTimeout extends Data.TaggedError("TestTimeout")<{ readonly message: string }> {}
 
@@ -18,28 +24,22 @@ export const bound = <A, E, R>(
   what = "operation",
   duration: `${number} seconds` = "20 seconds"
 ): Effect.Effect<A, E | TestTimeout, R> =>
-  Effect.timeoutOrElse(self, {
-    duration,
-    orElse: () => Effect.fail(new TestTimeout({ message: `${what} did not finish within ${duration}` }))
-  })
+  timeoutFail(self, duration, () => new TestTimeout({ message: `${what} did not finish within ${duration}` }))
 
 /** Waits (bounded) until `condition` holds, checking every millisecond. */
 export const eventually = (condition: () => boolean, what = "condition", duration: `${number} seconds` = "20 seconds") =>
   bound(Effect.repeat(Effect.sleep("1 millis"), { until: condition }), what, duration)
 
-/** The fiber's exit if it has finished, `undefined` while it runs. */
-export const poll = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.sync(() => fiber.pollUnsafe())
-
-/**
- * Interrupts `fiber` from a detached fiber and goes on at once, without waiting
- * for it to finish (Effect 3's `Fiber.interruptFork`).
- */
-export const interruptFork = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<void> =>
-  Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber)))
-
 /** Interrupts `fiber`, waits for it to finish and returns its exit. */
 export const interruptAndAwait = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<Exit.Exit<A, E>> =>
   Effect.andThen(Fiber.interrupt(fiber), Fiber.await(fiber))
+
+/** The `_tag` of an exit's first typed failure, if it failed with one. */
+export const failureTag = (exit: Exit.Exit<unknown, unknown> | undefined): string | undefined => {
+  if (exit === undefined || Exit.isSuccess(exit)) return undefined
+  const [error] = failures(exit.cause)
+  return (error as { readonly _tag?: string } | undefined)?._tag
+}
 
 /** A connected pair on loopback: `client` from connect, `server` from accept. */
 export const pair = (host = "127.0.0.1"): Effect.Effect<
@@ -66,7 +66,7 @@ export const listening = <S extends net.Socket>(
   onConnection: (socket: S) => void
 ): Effect.Effect<number, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.callback<{ server: net.Server; open: Set<S> }>((resume) => {
+    async<{ server: net.Server; open: Set<S> }>((resume) => {
       const open = new Set<S>()
       const server = create((socket) => {
         open.add(socket)
@@ -76,7 +76,7 @@ export const listening = <S extends net.Socket>(
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, open })))
     }),
     ({ open, server }) =>
-      Effect.callback<void>((resume) => {
+      async<void>((resume) => {
         for (const socket of open) socket.destroy()
         server.close(() => resume(Effect.void))
       })
@@ -96,6 +96,28 @@ export const echo = (stream: TcpStream.TcpStream): Effect.Effect<void, unknown> 
       yield* stream.writeAll(buf.subarray(0, n))
     }
   })
+
+/** Writes `message` on a stream and reads exactly its echo back, bounded. */
+export const echoOf = (stream: TcpStream.TcpStream, message: string): Effect.Effect<string, unknown> =>
+  Effect.gen(function*() {
+    yield* stream.writeAll(bytes(message))
+    const buf = new Uint8Array(bytes(message).length)
+    yield* bound(stream.readExact(buf), `echo of ${message}`)
+    return text(buf)
+  })
+
+/**
+ * What a read gives once the peer's handler has ended: "end of stream", or
+ * "ConnectionReset" if unread bytes were left; anything else as itself.
+ */
+export const readAfterPeerEnded = (stream: TcpStream.TcpStream): Effect.Effect<string, TestTimeout> =>
+  bound(
+    Effect.match(stream.read(new Uint8Array(16)), {
+      onFailure: (error) => error._tag,
+      onSuccess: (n) => n === 0 ? "end of stream" : `${n} bytes`
+    }),
+    "a read after the peer ended"
+  )
 
 /** Reads until EOF, returning everything read. */
 export const readToEnd = (stream: TcpStream.TcpStream): Effect.Effect<Uint8Array, unknown> =>

@@ -8,15 +8,16 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as TcpStream from "../../src/TcpStream.js"
+import { async, root, timeoutFail, tsxArgs } from "./line.js"
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+export { root }
 
 /** The bound on every wait: generous, as the box is small and tsx compiles on start. */
 export const WAIT = "30 seconds"
@@ -57,13 +58,14 @@ export const spawn = (
   }
 ): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const child = ChildProcess.spawn(command, args, {
         cwd: options.cwd ?? root,
         env: { ...process.env, ...options.env },
         stdio: ["ignore", "pipe", "pipe"]
       })
-      const done = Deferred.makeUnsafe<Closed>()
+      const done = yield* Deferred.make<Closed>()
+      const close = (closed: Closed) => Effect.runSync(Deferred.succeed(done, closed))
       const stdout: Array<Buffer> = []
       let stderr = ""
       let output = ""
@@ -75,16 +77,16 @@ export const spawn = (
         stderr += chunk
         output += chunk
       })
-      child.on("close", (code, signal) => Deferred.doneUnsafe(done, Effect.succeed({ code, signal })))
+      child.on("close", (code, signal) => close({ code, signal }))
       // A failed spawn (no such binary) is reported as an exit without code, its reason in the output.
       child.on("error", (error) => {
         output += `\n[spawn error] ${error.message}`
-        Deferred.doneUnsafe(done, Effect.succeed({ code: null, signal: null }))
+        close({ code: null, signal: null })
       })
       const describe = (what: string) => new ChildError({ message: `${options.name}: ${what}; output:\n${output}` })
 
       const waitFor = (pattern: RegExp) =>
-        Effect.callback<RegExpMatchArray, ChildError>((resume) => {
+        async<RegExpMatchArray, ChildError>((resume) => {
           const check = () => {
             const match = output.match(pattern)
             if (match !== null) resume(Effect.succeed(match))
@@ -108,16 +110,9 @@ export const spawn = (
           child.stderr.on("data", onData)
           child.on("close", onClose)
           return Effect.sync(unlisten)
-        }).pipe(
-          Effect.timeoutOrElse({
-            duration: WAIT,
-            orElse: () => Effect.fail(describe(`did not print ${pattern} within ${WAIT}`))
-          })
-        )
+        }).pipe((waiting) => timeoutFail(waiting, WAIT, () => describe(`did not print ${pattern} within ${WAIT}`)))
 
-      const closed = Deferred.await(done).pipe(
-        Effect.timeoutOrElse({ duration: WAIT, orElse: () => Effect.fail(describe(`did not exit within ${WAIT}`)) })
-      )
+      const closed = timeoutFail(Deferred.await(done), WAIT, () => describe(`did not exit within ${WAIT}`))
 
       return {
         process: child,
@@ -133,17 +128,17 @@ export const spawn = (
         const running = () => child.process.exitCode === null && child.process.signalCode === null
         if (!running()) return yield* Effect.ignore(child.closed)
         child.process.kill(options.stopSignal ?? "SIGKILL")
-        const stopped = yield* Effect.result(child.closed)
-        if (stopped._tag === "Failure" && running()) {
+        const stopped = yield* Effect.exit(child.closed)
+        if (Exit.isFailure(stopped) && running()) {
           child.process.kill("SIGKILL")
           yield* Effect.ignore(child.closed)
         }
       })
   )
 
-/** Runs `examples/<name>` as `node --import tsx examples/<name> ...args`, from the repository root. */
+/** Runs the line's `examples/<name>` as `node --import tsx examples/<name> ...args`, from the line's root. */
 export const runExample = (name: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  spawn(process.execPath, ["--import", "tsx", path.join("examples", name), ...args], { name, env })
+  spawn(process.execPath, [...tsxArgs, path.join("examples", name), ...args], { name, env })
 
 /** Sends SIGINT and waits for the child to exit. */
 export const interrupt = (child: Child) =>
@@ -156,7 +151,7 @@ export const interrupt = (child: Child) =>
  * A loopback port that was free a moment ago: bound to port 0, then released
  * for the server about to take it.
  */
-export const freePort: Effect.Effect<number, ChildError> = Effect.callback<number, ChildError>((resume) => {
+export const freePort: Effect.Effect<number, ChildError> = async<number, ChildError>((resume) => {
   const server = net.createServer()
   server.once("error", (error) => resume(Effect.fail(new ChildError({ message: `no free port: ${error.message}` }))))
   server.listen(0, "127.0.0.1", () => {
@@ -182,11 +177,12 @@ export const waitUntilAccepting = (child: Child, port: number) =>
             child.output()
         })
       ))),
-    Effect.timeoutOrElse({
-      duration: WAIT,
-      orElse: () =>
-        Effect.fail(new ChildError({ message: `nothing accepted on ${port} within ${WAIT}:\n${child.output()}` }))
-    })
+    (accepting) =>
+      timeoutFail(
+        accepting,
+        WAIT,
+        () => new ChildError({ message: `nothing accepted on ${port} within ${WAIT}:\n${child.output()}` })
+      )
   )
 
 /**

@@ -1,31 +1,10 @@
 /**
- * An in-memory Tracer for tests: it keeps every span it starts, in order.
+ * An in-memory Tracer for tests (from ./line.js: each line builds its spans its
+ * own way) and what tests ask of the spans it keeps.
  */
-import type * as Exit from "effect/Exit"
-import * as Tracer from "effect/Tracer"
+import type { RecordedSpan } from "./line.js"
 
-/** Effect's own span, with the exit it ended with at hand. */
-export class RecordedSpan extends Tracer.NativeSpan {
-  get exit(): Exit.Exit<unknown, unknown> | undefined {
-    return this.status._tag === "Ended" ? this.status.exit : undefined
-  }
-}
-
-/**
- * A tracer that keeps every span it starts, in order. With `sampled: false` it
- * acts as a sampler that drops them all: every span it makes is unsampled.
- */
-export const recordingTracer = (sampled = true) => {
-  const spans: Array<RecordedSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new RecordedSpan(sampled ? options : { ...options, sampled: false })
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
+export { RecordedSpan, recordingTracer } from "./line.js"
 
 export const named = (spans: ReadonlyArray<RecordedSpan>, name: string) => spans.filter((span) => span.name === name)
 

@@ -1,0 +1,182 @@
+/**
+ * What differs between the lines' test APIs, behind one set of names: the tests
+ * shared by both lines live once in test/ (effect3/test links to them) and are
+ * compiled against each line's `effect`; where Effect 3 and 4 spell a thing
+ * differently, they call this module. It does not load vitest, so the fixtures
+ * that child processes run use it too; @effect/vitest's runners are in
+ * ./runners.ts. This is the Effect 3 side; test/utils/line.ts is the other.
+ */
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
+import type * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import type * as SocketAddr from "../../src/SocketAddr.js"
+
+// Running: where this line is, and how child processes run it.
+
+/** The line's package directory (effect3/), holding its src/, test/ and examples/. */
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+/**
+ * The node options that run this line's TypeScript (a fixture, an example) in a
+ * child process: files linked to the root line's resolve their imports from
+ * where the link is (this line's src/ and `effect`), the entry file included.
+ */
+export const tsxArgs: ReadonlyArray<string> = ["--preserve-symlinks", "--preserve-symlinks-main", "--import", "tsx"]
+
+// Effects and fibers.
+
+/** Suspends until `resume` is called; an effect returned by `register` cancels. */
+export const async: <A, E = never>(
+  register: (resume: (effect: Effect.Effect<A, E>) => void) => void | Effect.Effect<void>
+) => Effect.Effect<A, E> = Effect.async
+
+/** Starts a child fiber of the current one. */
+export const fork: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R> =
+  Effect.fork
+
+/** Fails with `onTimeout()` when `self` has not finished within `duration`. */
+export const timeoutFail = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  duration: `${number} ${"millis" | "seconds"}`,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> => Effect.timeoutFail(self, { duration, onTimeout })
+
+/** Yields to other fibers once. */
+export const yieldNow: Effect.Effect<void> = Effect.yieldNow()
+
+/** Runs `self` with a budget of `ops` operations before a fiber yields. */
+export const withMaxOpsBeforeYield = (ops: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withMaxOpsBeforeYield(self, ops)
+
+/** Runs `f` with the fiber running it. */
+export const withFiber = <A>(f: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<A>): Effect.Effect<A> =>
+  Effect.withFiberRuntime((fiber) => f(fiber))
+
+/** The fiber's exit if it has finished, `undefined` while it runs. */
+export const poll = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<Exit.Exit<A, E> | undefined> =>
+  Effect.map(fiber.poll, (exit) => exit._tag === "Some" ? exit.value : undefined)
+
+/** Interrupts `fiber` from a detached fiber and goes on at once, without waiting for it to finish. */
+export const interruptFork: <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.Effect<void> = Fiber.interruptFork
+
+// Exits and causes.
+
+/** Whether an exit is an interruption and nothing else. */
+export const isInterrupted = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+
+/** The typed failures of a cause, in order. */
+export const failures = <E>(cause: Cause.Cause<E>): Array<E> => Array.from(Cause.failures(cause))
+
+/** The defects of a cause, in order. */
+export const defects = (cause: Cause.Cause<unknown>): Array<unknown> => Array.from(Cause.defects(cause))
+
+// Addresses (a SocketAddr here; `String(addr)` and `.port` are the same on both lines).
+
+/** "IPv4" or "IPv6". */
+export const familyOf = (addr: SocketAddr.SocketAddr): "IPv4" | "IPv6" => addr.family
+
+/** The IP address, without brackets or port. */
+export const hostOf = (addr: SocketAddr.SocketAddr): string => addr.address
+
+// Logs.
+
+/** A level spelled as Effect 4 does: the same strings on both lines. */
+type Level = "All" | "Fatal" | "Error" | "Warn" | "Info" | "Debug" | "Trace" | "None"
+
+const levels: Record<LogLevel.LogLevel["_tag"], Level> = {
+  All: "All",
+  Fatal: "Fatal",
+  Error: "Error",
+  Warning: "Warn",
+  Info: "Info",
+  Debug: "Debug",
+  Trace: "Trace",
+  None: "None"
+}
+
+/** A log entry as a test sees it; `level` is spelled as Effect 4 does ("Error", "Warn", ...). */
+export interface LogEntry {
+  readonly level: Level
+  readonly message: ReadonlyArray<unknown>
+  readonly cause: Cause.Cause<unknown>
+}
+
+/** A logger that records every entry, and the layer that installs it in place of the default one. */
+export const captureLogs = (): { readonly entries: Array<LogEntry>; readonly layer: Layer.Layer<never> } => {
+  const entries: Array<LogEntry> = []
+  const logger = Logger.make<unknown, void>(({ cause, logLevel, message }) => {
+    entries.push({
+      level: levels[logLevel._tag],
+      message: Array.isArray(message) ? message : [message],
+      cause
+    })
+  })
+  return { entries, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+// Tracing.
+
+/** A span that records its attributes and the exit it ended with (Effect 3 exports no span class to extend). */
+export class RecordedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId = "trace"
+  readonly attributes = new Map<string, unknown>()
+  status: Tracer.SpanStatus
+
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Tracer.Span["context"],
+    readonly links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind,
+    id: number,
+    readonly sampled: boolean
+  ) {
+    this.spanId = `span-${id}`
+    this.status = { _tag: "Started", startTime }
+  }
+
+  get exit(): Exit.Exit<unknown, unknown> | undefined {
+    return this.status._tag === "Ended" ? this.status.exit : undefined
+  }
+
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+
+  event(): void {}
+
+  addLinks(): void {}
+}
+
+/**
+ * A tracer that keeps every span it starts, in order. With `sampled: false` it
+ * acts as a sampler that drops them all: every span it makes is unsampled.
+ */
+export const recordingTracer = (sampled = true) => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const span = new RecordedSpan(name, parent, context, links, startTime, kind, spans.length + 1, sampled)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}

@@ -1,0 +1,130 @@
+/**
+ * What differs between the lines' test APIs, behind one set of names: the tests
+ * shared by both lines live once in test/ (effect3/test links to them) and are
+ * compiled against each line's `effect`; where Effect 3 and 4 spell a thing
+ * differently, they call this module. It does not load vitest, so the fixtures
+ * that child processes run use it too; @effect/vitest's runners are in
+ * ./runners.ts. This is the Effect 4 side; effect3/test/utils/line.ts is the other.
+ */
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
+import * as NetAddress from "effect/net/NetAddress"
+import * as Scheduler from "effect/Scheduler"
+import * as Tracer from "effect/Tracer"
+
+// Running: where this line is, and how child processes run it.
+
+/** The line's package directory (here the repository root), holding its src/, test/ and examples/. */
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+/** The node options that run this line's TypeScript (a fixture, an example) in a child process. */
+export const tsxArgs: ReadonlyArray<string> = ["--import", "tsx"]
+
+// Effects and fibers.
+
+/** Suspends until `resume` is called; an effect returned by `register` cancels. */
+export const async: <A, E = never>(
+  register: (resume: (effect: Effect.Effect<A, E>) => void) => void | Effect.Effect<void>
+) => Effect.Effect<A, E> = Effect.callback
+
+/** Starts a child fiber of the current one. */
+export const fork: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Fiber.Fiber<A, E>, never, R> =
+  Effect.forkChild
+
+/** Fails with `onTimeout()` when `self` has not finished within `duration`. */
+export const timeoutFail = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  duration: `${number} ${"millis" | "seconds"}`,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> => Effect.timeoutOrElse(self, { duration, orElse: () => Effect.fail(onTimeout()) })
+
+/** Yields to other fibers once. */
+export const yieldNow: Effect.Effect<void> = Effect.yieldNow
+
+/** Runs `self` with a budget of `ops` operations before a fiber yields. */
+export const withMaxOpsBeforeYield = (ops: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.provideService(self, Scheduler.MaxOpsBeforeYield, ops)
+
+/** Runs `f` with the fiber running it. */
+export const withFiber = <A>(f: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<A>): Effect.Effect<A> =>
+  Effect.withFiber(f)
+
+/** The fiber's exit if it has finished, `undefined` while it runs. */
+export const poll = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<Exit.Exit<A, E> | undefined> =>
+  Effect.sync(() => fiber.pollUnsafe())
+
+/** Interrupts `fiber` from a detached fiber and goes on at once, without waiting for it to finish. */
+export const interruptFork = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<void> =>
+  Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber)))
+
+// Exits and causes.
+
+/** Whether an exit is an interruption and nothing else. */
+export const isInterrupted = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+
+/** The typed failures of a cause, in order. */
+export const failures = <E>(cause: Cause.Cause<E>): Array<E> =>
+  cause.reasons.filter(Cause.isFailReason).map((reason) => reason.error)
+
+/** The defects of a cause, in order. */
+export const defects = (cause: Cause.Cause<unknown>): Array<unknown> =>
+  cause.reasons.filter(Cause.isDieReason).map((reason) => reason.defect)
+
+// Addresses (an effect/net InetAddress here; `String(addr)` and `.port` are the same on both lines).
+
+/** "IPv4" or "IPv6". */
+export const familyOf = (addr: NetAddress.InetAddress): "IPv4" | "IPv6" => NetAddress.familyOf(addr)
+
+/** The IP address, without brackets or port. */
+export const hostOf = (addr: NetAddress.InetAddress): string => NetAddress.formatHost(addr)
+
+// Logs.
+
+/** A log entry as a test sees it; `level` is spelled as Effect 4 does ("Error", "Warn", ...). */
+export interface LogEntry {
+  readonly level: LogLevel.LogLevel
+  readonly message: ReadonlyArray<unknown>
+  readonly cause: Cause.Cause<unknown>
+}
+
+/** A logger that records every entry, and the layer that installs it in place of the default one. */
+export const captureLogs = (): { readonly entries: Array<LogEntry>; readonly layer: Layer.Layer<never> } => {
+  const entries: Array<LogEntry> = []
+  const logger = Logger.make<unknown, void>(({ cause, logLevel, message }) => {
+    entries.push({ level: logLevel, message: Array.isArray(message) ? message : [message], cause })
+  })
+  return { entries, layer: Logger.layer([logger]) }
+}
+
+// Tracing.
+
+/** Effect's own span, with the exit it ended with at hand. */
+export class RecordedSpan extends Tracer.NativeSpan {
+  get exit(): Exit.Exit<unknown, unknown> | undefined {
+    return this.status._tag === "Ended" ? this.status.exit : undefined
+  }
+}
+
+/**
+ * A tracer that keeps every span it starts, in order. With `sampled: false` it
+ * acts as a sampler that drops them all: every span it makes is unsampled.
+ */
+export const recordingTracer = (sampled = true) => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span: (options) => {
+      const span = new RecordedSpan(sampled ? options : { ...options, sampled: false })
+      spans.push(span)
+      return span
+    }
+  })
+  return { spans, tracer }
+}
