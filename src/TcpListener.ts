@@ -141,9 +141,9 @@ export interface SocketServerOptions extends BindOptions {
  *   chose for port 0.
  * - `run(handler)` accepts as `serve` does: each connection is a `Socket.Socket`
  *   handled in a fiber of its own. Its first `reader` acquisition takes the
- *   connection (a later one fails with `SocketCloseError` code 1000), and the
- *   connection closes when that acquisition's Scope closes, or at the latest
- *   when the handler ends. A handler's failure is logged at the unhandled-error
+ *   connection, which closes when that acquisition's Scope closes, or at the
+ *   latest when the handler ends; a later acquisition fails with a
+ *   `SocketCloseError`: code 1000 after a clean end of stream, 1006 otherwise. A handler's failure is logged at the unhandled-error
  *   log level and ends only its connection; an accept error `serve` does not
  *   retry fails `run` with a `SocketServerError` (reason `SocketServerUnknownError`).
  * - Connections that arrive before `run` wait in the kernel's backlog.
@@ -163,7 +163,7 @@ export interface SocketServerOptions extends BindOptions {
  *   Layer.provide(Netpoll.layer)
  * )
  * ```
- * @since 0.2.0
+ * @since 0.3.0
  * @category layers
  */
 export const layerSocketServer: (

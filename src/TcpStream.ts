@@ -250,7 +250,7 @@ export const toDuplex: (
 ) => Effect.Effect<Duplex, never, Scope.Scope> = adapters.toDuplex
 
 /**
- * @since 0.2.0
+ * @since 0.3.0
  * @category models
  */
 export interface SocketOptions {
@@ -295,7 +295,7 @@ export interface SocketOptions {
  *   const chunks = yield* reader.pull
  * })
  * ```
- * @since 0.2.0
+ * @since 0.3.0
  * @category adapters
  */
 export const makeSocket: <R>(
@@ -319,7 +319,7 @@ export const makeSocket: <R>(
  *   Layer.provide(Netpoll.layer)
  * )
  * ```
- * @since 0.2.0
+ * @since 0.3.0
  * @category layers
  */
 export const layerSocket: (

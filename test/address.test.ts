@@ -1,4 +1,5 @@
-import { describe, expect, layer } from "@effect/vitest"
+import * as os from "node:os"
+import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
@@ -7,6 +8,7 @@ import * as HashSet from "effect/HashSet"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import { NetAddress } from "effect/net"
+import * as address from "../src/internal/address.js"
 import type * as NetError from "../src/NetError.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
@@ -260,5 +262,14 @@ layer(Netpoll.layer, { excludeTestServices: true })("addresses", (it) => {
         ])
         expect(HashSet.size(set)).toBe(2)
       }))
+  })
+})
+
+describe("addresses the kernel reports", () => {
+  it("a link-local IPv6 address keeps its zone as the interface's index, and an unknown zone is dropped, never thrown", () => {
+    const [name, index] = [...NetAddress.scopeIdsFromInterfaces(Object.entries(os.networkInterfaces()))][0]!
+    expect(String(address.fromNative([6, `fe80::1%${name}`, 80]))).toBe(`[fe80::1%${index}]:80`)
+    expect(String(address.fromNative([6, "fe80::1%no-such-interface", 80]))).toBe("[fe80::1]:80")
+    expect(String(address.fromNative([4, "127.0.0.1", 80]))).toBe("127.0.0.1:80")
   })
 })

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import { expect } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -10,7 +11,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { fork } from "./utils/line.js"
-import { bound, eventually, failures } from "./utils/peers.js"
+import { bound, eventually, failures, netServer } from "./utils/peers.js"
 import { live } from "./utils/runners.js"
 
 // The layer closes (from fiber A) after B's connect was woken by its writability
@@ -62,4 +63,44 @@ live("a connect resumed just before the Netpoll layer closes fails with SocketCl
       }
     }
     expect(results.filter((r) => !r.startsWith("SocketClosed"))).toEqual([])
+  }))
+
+/** The sockets this process has open, by inode. */
+const sockets = (): Array<string> =>
+  fs.readdirSync("/proc/self/fd").flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`)
+      return target.startsWith("socket:") ? [target] : []
+    } catch {
+      return []
+    }
+  })
+
+// Effect 4 runs a fiber woken with SocketClosed inside the layer's close: one
+// that connects again at once must be refused, not handed an fd that nothing
+// would close.
+live("a fiber woken by the Netpoll layer's close that connects again is refused and leaves no fd open", () =>
+  Effect.gen(function*() {
+    const port = yield* netServer((socket) => socket.on("end", () => socket.destroy()))
+    const before = sockets()
+    const layerScope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(Layer.fresh(Netpoll.layer), layerScope)
+    const netpoll = Context.get(context, Netpoll.Netpoll)
+    const connectAndRead = Effect.exit(
+      Effect.scoped(Effect.flatMap(TcpStream.connect({ host: "127.0.0.1", port }), (s) => s.read(new Uint8Array(1))))
+    )
+    const client = yield* fork(
+      Effect.provide(
+        Effect.flatMap(connectAndRead, (first) => Effect.map(connectAndRead, (again) => [first, again] as const)),
+        context
+      )
+    )
+    yield* eventually(() => netpoll.waiting >= 1, "the client parking in read")
+    yield* Scope.close(layerScope, Exit.void)
+    const [first, again] = yield* bound(Fiber.join(client))
+    expect([first, again].map((exit) => Exit.isFailure(exit) ? failures(exit.cause).map((e) => e._tag) : "Success"))
+      .toEqual([["SocketClosed"], ["SocketClosed"]])
+    expect(netpoll.size).toBe(0)
+    // Every socket open now was open before: none of the client's survived the layer.
+    yield* eventually(() => sockets().every((socket) => before.includes(socket)), "every client socket closed")
   }))

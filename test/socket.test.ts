@@ -884,3 +884,45 @@ for (const transport of transports) {
     })
   })
 }
+
+layer(Netpoll.layer, { excludeTestServices: true })("Socket over effect-netpoll: its own connections", (it) => {
+  it.effect("releasing the writer while a write waits on a full send buffer returns at once; the FIN follows the write", () =>
+    Effect.gen(function*() {
+      const listener = yield* TcpListener.bind("127.0.0.1:0")
+      const { port } = yield* listener.localAddr
+      const socket = yield* TcpStream.makeSocket(TcpStream.connect({ host: "127.0.0.1", port }))
+      // Acquiring the reader dials.
+      yield* bound(socket.reader, "the reader dialing")
+      const server = yield* bound(listener.accept, "accept")
+      const writerScope = yield* Scope.make()
+      const writer = yield* Scope.provide(socket.writer, writerScope)
+      // 8 MiB cannot fit in the kernel's buffers while the peer reads nothing: the write parks.
+      const big = new Uint8Array(8 * 1024 * 1024).fill(7)
+      const writing = yield* Effect.forkChild(writer.write(big))
+      yield* Effect.sleep("100 millis")
+      expect(writing.pollUnsafe()).toBe(undefined)
+      yield* bound(Scope.close(writerScope, Exit.void), "releasing the writer")
+      // The peer reads the whole write, then end of stream: the FIN came after it.
+      const received = yield* bound(readToEnd(server), "the peer reading to the end")
+      expect(received.length).toBe(big.length)
+      yield* bound(Fiber.join(writing), "the write")
+    }))
+
+  it.effect("closing the reader's Scope closes a connection that `open` did not put in it, failing a pending pull", () =>
+    Effect.gen(function*() {
+      const listener = yield* TcpListener.bind("127.0.0.1:0")
+      const { port } = yield* listener.localAddr
+      const stream = yield* TcpStream.connect({ host: "127.0.0.1", port })
+      const server = yield* listener.accept
+      const socket = yield* TcpStream.makeSocket(Effect.succeed(stream))
+      const readerScope = yield* Scope.make()
+      const reader = yield* Scope.provide(socket.reader, readerScope)
+      const pulling = yield* Effect.forkChild(reader.pull)
+      yield* Effect.sleep("50 millis")
+      yield* Scope.close(readerScope, Exit.void)
+      const error = yield* bound(Effect.flip(Fiber.join(pulling)), "the pending pull")
+      expect(error.reason).toMatchObject({ _tag: "SocketCloseError", code: 1006 })
+      expect(yield* Effect.flip(stream.read(new Uint8Array(1)))).toMatchObject({ _tag: "SocketClosed" })
+      expect(text(yield* bound(readToEnd(server), "the peer seeing the close"))).toBe("")
+    }))
+})

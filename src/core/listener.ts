@@ -47,7 +47,9 @@ export const listen = (
     }
   }
   const pollable = poller.register(fd, "listen")
-  return typeof pollable === "number" ? { code: pollable, syscall: "epoll_ctl" } : pollable
+  return typeof pollable === "number"
+    ? { code: pollable, syscall: pollable === errno.CLOSED ? "listen" : "epoll_ctl" }
+    : pollable
 }
 
 /**

@@ -298,6 +298,8 @@ export class Poller {
   private handle!: PollerHandle
   private nextToken = 1
   private parked = 0
+  /** Shutting down: no fd is taken any more (a fiber woken by the shutdown may try to open one). */
+  private closing = false
   private closed = false
 
   /** Opens a poller on this thread's event loop, or returns the negative errno. */
@@ -337,7 +339,7 @@ export class Poller {
    * is closed at once and the negative errno (or CLOSED) returned.
    */
   register(fd: number, syscall: string): Pollable | number {
-    if (this.closed) {
+    if (this.closing) {
       addon.close(fd)
       return errno.CLOSED
     }
@@ -386,9 +388,14 @@ export class Poller {
     if (this.backend === "uv_poll" && !pollable.closed) addon.pollerArm(this.handle, pollable.fd, pollable.interest)
   }
 
-  /** Closes every fd still registered (waking its fibers), then the poller itself. */
+  /**
+   * Closes every fd still registered (waking its fibers), then the poller
+   * itself. A woken fiber may run at once (Effect 4 resumes inside the wake-up)
+   * and open a socket: `closing` refuses it before the loop starts.
+   */
   shutdown(): void {
-    if (this.closed) return
+    if (this.closing) return
+    this.closing = true
     for (const pollable of [...this.byToken.values()]) pollable.close()
     this.closed = true
     addon.pollerClose(this.handle)

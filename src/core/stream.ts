@@ -151,7 +151,7 @@ export const connectStart = (
   const fd = addon.socket(family)
   if (fd < 0) return failure(fd, "socket")
   const pollable = poller.register(fd, "connect")
-  if (typeof pollable === "number") return failure(pollable, "epoll_ctl")
+  if (typeof pollable === "number") return failure(pollable, pollable === errno.CLOSED ? "connect" : "epoll_ctl")
   let rc = addon.setNoDelay(fd, settings.noDelay)
   if (rc >= 0 && settings.keepAlive !== false) rc = addon.setKeepAlive(fd, true, keepIdleSeconds(settings.keepAlive))
   if (rc < 0) {
@@ -201,7 +201,7 @@ export const dup = (pollable: Pollable): Pollable | Failure => {
   const fd = addon.dup(pollable.fd)
   if (fd < 0) return failure(fd, "dup")
   const clone = pollable.poller.register(fd, "dup")
-  return typeof clone === "number" ? failure(clone, "epoll_ctl") : clone
+  return typeof clone === "number" ? failure(clone, clone === errno.CLOSED ? "dup" : "epoll_ctl") : clone
 }
 
 const shutdownHow = { read: 0, write: 1, both: 2 } as const

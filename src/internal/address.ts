@@ -1,3 +1,4 @@
+import * as os from "node:os"
 import * as Effect from "effect/Effect"
 import * as Host from "effect/net/Host"
 import * as NetAddress from "effect/net/NetAddress"
@@ -22,9 +23,21 @@ export const family = (self: NetAddress.InetAddress): 4 | 6 => NetAddress.family
 /** The IP without brackets or port, as the addon takes it. */
 export const host = (self: NetAddress.InetAddress): string => NetAddress.formatHost(self)
 
-/** An address as the addon reports it. */
-export const fromNative = (native: readonly [4 | 6, string, number]): NetAddress.InetAddress =>
-  NetAddress.inetAddressFromNativeUnsafe(native[1], native[2])
+/** This host's interfaces by name, for IPv6 zones ("fe80::1%eth0"); read when a zone is met. */
+const scopeIds = (): ReadonlyMap<string, number> => NetAddress.scopeIdsFromInterfaces(Object.entries(os.networkInterfaces()))
+
+/**
+ * An address as the addon (or getaddrinfo) reports it. A link-local IPv6
+ * address comes with its interface's name as zone: it is looked up among this
+ * host's interfaces, and an interface gone since keeps the bare address.
+ */
+export const fromNative = (native: readonly [4 | 6, string, number]): NetAddress.InetAddress => {
+  const [, ip, port] = native
+  const zone = ip.indexOf("%")
+  if (zone < 0) return NetAddress.inetAddressFromNativeUnsafe(ip, port)
+  const scoped = NetAddress.inetAddressFromHostString(ip, port, scopeIds())
+  return Result.isSuccess(scoped) ? scoped.success : NetAddress.inetAddressFromNativeUnsafe(ip.slice(0, zone), port)
+}
 
 /** The input as an error shows it: strings as given, records as "host:port". */
 const display = (input: unknown): string => {
@@ -70,13 +83,13 @@ export const resolve = (
     const { host: h, port } = parsed.success
     if (NetAddress.isIpAddress(h)) return Effect.succeed([NetAddress.inetAddressUnsafe(h, port)])
     if (NetAddress.isScopedIpv6Literal(h)) {
-      const scoped = NetAddress.inetAddressFromHostString(h, port)
+      const scoped = NetAddress.inetAddressFromHostString(h, port, scopeIds())
       return Result.isSuccess(scoped)
         ? Effect.succeed([scoped.success])
         : Effect.fail(invalid(input, scoped.failure.message))
     }
     return Effect.map(
       lookup(h, display(input)),
-      (addresses) => addresses.map((a) => NetAddress.inetAddressFromNativeUnsafe(a.address, port))
+      (addresses) => addresses.map((a) => fromNative([a.family, a.address, port]))
     )
   })

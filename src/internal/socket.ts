@@ -10,6 +10,7 @@ import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import type * as TcpStream from "../TcpStream.js"
 import type * as address from "./address.js"
+import { writeAllOf } from "./tcpDuplex.js"
 import * as tcpStream from "./tcpStream.js"
 
 const socketError = (reason: Socket.SocketError["reason"]) => new Socket.SocketError({ reason })
@@ -71,13 +72,15 @@ const fromOpen = <R>(
       const scope = yield* Effect.scope
       const stream = yield* Scope.provide(timedOpen, scope)
       const connection: Connection = { stream, ended: undefined }
-      // Runs before the stream's own finalizer (registered by `open`), which wakes a pending pull.
+      // The connection ends with the acquisition's Scope, whatever `open` put in it:
+      // the reader's outcome is settled first, then the close wakes a pending pull.
       yield* Scope.addFinalizer(
         scope,
-        Effect.sync(() => {
+        Effect.suspend(() => {
           connection.ended ??= closeError(1006)
           if (current === connection) current = undefined
           terminate(connection.ended)
+          return stream.close
         })
       )
       if (terminalError !== undefined) return yield* Effect.fail(terminalError)
@@ -121,10 +124,7 @@ const fromOpen = <R>(
 
     const writeBytes = (connection: Connection, pieces: ReadonlyArray<Uint8Array>) =>
       writeLock.withPermit(
-        Effect.mapError(
-          Effect.forEach(duplex.coalesce(pieces), (piece) => connection.stream.writeAll(piece), { discard: true }),
-          (cause) => socketError(new Socket.SocketWriteError({ cause }))
-        )
+        Effect.mapError(writeAllOf(connection.stream, pieces), (cause) => socketError(new Socket.SocketWriteError({ cause })))
       )
 
     const toBytes = (chunk: Uint8Array | string): Uint8Array => typeof chunk === "string" ? encoder.encode(chunk) : chunk
@@ -142,13 +142,21 @@ const fromOpen = <R>(
     const writeAll = (chunks: ReadonlyArray<Uint8Array | string>) =>
       withConnection((connection) => writeBytes(connection, chunks.map(toBytes)))
 
+    // Releasing the writer never waits for a write stuck behind a full send
+    // buffer, as net.Socket#end does not: the FIN is then sent by a fiber of its
+    // own once the writes queued before it are done.
     const writer = Effect.acquireRelease(
       Effect.succeed<Socket.Writer>({ write, writeAll }),
       () =>
         Effect.suspend(() => {
           const connection = current
           if (connection === undefined) return Effect.void
-          return writeLock.withPermit(Effect.ignore(connection.stream.shutdown("write")))
+          const halfClose = Effect.ignore(connection.stream.shutdown("write"))
+          // With no write in flight the FIN is sent before the release returns.
+          return Effect.flatMap(
+            writeLock.withPermitsIfAvailable(1)(halfClose),
+            (sent) => sent._tag === "Some" ? Effect.void : Effect.asVoid(Effect.forkDetach(writeLock.withPermit(halfClose)))
+          )
         })
     )
 
@@ -174,20 +182,18 @@ export const layerSocket = (
 
 /**
  * The Socket of one accepted connection: its first reader acquisition takes
- * the stream and closes it when released; later ones fail with a clean close,
- * as NodeSocketServer's do.
+ * the stream and closes it when released; later ones fail as the first ended
+ * (code 1000 after a clean end of stream, 1006 otherwise), as NodeSocketServer's do.
  */
 export const fromAccepted = (stream: TcpStream.TcpStream, chunkSize?: number): Effect.Effect<Socket.Socket> => {
-  let used = false
+  let taken = false
   return fromOpen(
-    Effect.acquireRelease(
-      Effect.suspend(() => used ? Effect.fail(closeError(1000)) : Effect.succeed(stream)),
-      () =>
-        Effect.suspend(() => {
-          used = true
-          return stream.close
-        })
-    ),
+    Effect.suspend(() => {
+      // A second acquisition while the first is open (once it closed, the first's end answers).
+      if (taken) return Effect.fail(closeError(1000))
+      taken = true
+      return Effect.succeed(stream)
+    }),
     { chunkSize, disableReconnects: true }
   )
 }

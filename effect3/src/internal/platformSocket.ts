@@ -125,7 +125,13 @@ export const fromOpen = <R>(
         Effect.suspend(() => {
           const connection = current
           if (connection === undefined) return Effect.void
-          return writeLock.withPermits(1)(Effect.ignore(connection.stream.shutdown("write")))
+          // Never waits for a write stuck behind a full send buffer, as net.Socket#end does
+          // not: the FIN is then sent by a fiber of its own after the writes queued before it.
+          const halfClose = Effect.ignore(connection.stream.shutdown("write"))
+          return Effect.flatMap(
+            writeLock.withPermitsIfAvailable(1)(halfClose),
+            (sent) => sent._tag === "Some" ? Effect.void : Effect.asVoid(Effect.forkDaemon(writeLock.withPermits(1)(halfClose)))
+          )
         })
     )
 
