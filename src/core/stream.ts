@@ -21,6 +21,9 @@ export const WAIT_READY_LOCKED = -0x10004
 export type Syscall = (fd: number, buf: Uint8Array, offset: number, length: number) => number
 
 export const read: Syscall = addon.read
+
+/** Whether a value is a buffer the syscalls take (a Proxy or a plain object is not). */
+export const isBytes = (buf: unknown): buf is Uint8Array => ArrayBuffer.isView(buf) && buf instanceof Uint8Array
 export const write: Syscall = addon.write
 
 /**

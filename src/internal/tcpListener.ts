@@ -13,7 +13,7 @@ import { Netpoll } from "../Netpoll.js"
 import type * as TcpListener from "../TcpListener.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as address from "./address.js"
-import { listener as listenerCore, stream as streamCore } from "./core.js"
+import { listener as listenerCore, stream as streamCore, validate } from "./core.js"
 import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
 import * as netpoll from "./netpoll.js"
@@ -98,6 +98,12 @@ class TcpListenerImpl implements TcpListener.TcpListener {
 export const bind = (
   input: address.Input,
   options?: TcpListener.BindOptions
+): Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll | Scope.Scope> =>
+  Effect.suspend(() => tcpStream.badInput(validate.bindOptions(options)) ?? bindChecked(input, options))
+
+const bindChecked = (
+  input: address.Input,
+  options: TcpListener.BindOptions | undefined
 ): Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll | Scope.Scope> =>
   Effect.flatMap(address.resolve(input), (addrs) =>
     Effect.flatMap(Netpoll, (service) =>

@@ -9,7 +9,7 @@ import * as NetError from "../NetError.js"
 import { Netpoll } from "../Netpoll.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as address from "./address.js"
-import { stream as core } from "./core.js"
+import { stream as core, validate } from "./core.js"
 import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
 import * as netpoll from "./netpoll.js"
@@ -86,6 +86,16 @@ const transferEffect = (
     return step
   })
 
+/**
+ * A defect for a caller's bad argument (`message` from the core's checks,
+ * naming the public option), or undefined when there is none.
+ */
+export function badInput(message: string): Effect.Effect<never>
+export function badInput(message: string | undefined): Effect.Effect<never> | undefined
+export function badInput(message: string | undefined): Effect.Effect<never> | undefined {
+  return message === undefined ? undefined : Effect.die(new TypeError(message))
+}
+
 /** An empty read or write: 0 at once, or SocketClosed. */
 const empty = (self: TcpStreamImpl, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
   Effect.suspend(() =>
@@ -117,18 +127,22 @@ class TcpStreamImpl implements TcpStream.TcpStream {
   }
 
   read(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
+    if (!core.isBytes(buf)) return badInput(validate.notBytes("read", buf))
     return buf.length === 0 ? empty(this, "read") : onceEffect(this, this.pollable.input, "read", buf)
   }
 
   write(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
+    if (!core.isBytes(buf)) return badInput(validate.notBytes("write", buf))
     return buf.length === 0 ? empty(this, "write") : onceEffect(this, this.pollable.output, "write", buf)
   }
 
   readExact(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
+    if (!core.isBytes(buf)) return badInput(validate.notBytes("readExact", buf))
     return buf.length === 0 ? Effect.asVoid(empty(this, "read")) : transferEffect(this, this.pollable.input, "read", buf)
   }
 
   writeAll(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
+    if (!core.isBytes(buf)) return badInput(validate.notBytes("writeAll", buf))
     return buf.length === 0
       ? Effect.asVoid(empty(this, "write"))
       : transferEffect(this, this.pollable.output, "write", buf)
@@ -154,16 +168,21 @@ class TcpStreamImpl implements TcpStream.TcpStream {
   }
 
   shutdown(how: "read" | "write" | "both"): Effect.Effect<void, NetError.NetError> {
-    return Effect.suspend(() => fromRc(this, "shutdown", core.shutdown(this.pollable, how)))
+    return Effect.suspend(() =>
+      badInput(validate.shutdownHow(how)) ?? fromRc(this, "shutdown", core.shutdown(this.pollable, how))
+    )
   }
 
   setNoDelay(on: boolean): Effect.Effect<void, NetError.NetError> {
-    return Effect.suspend(() => fromRc(this, "setsockopt", core.setNoDelay(this.pollable, on)))
+    return Effect.suspend(() =>
+      badInput(validate.noDelay(on)) ?? fromRc(this, "setsockopt", core.setNoDelay(this.pollable, on))
+    )
   }
 
   setKeepAlive(on: boolean, initialDelayMillis?: number): Effect.Effect<void, NetError.NetError> {
     return Effect.suspend(() =>
-      fromRc(this, "setsockopt", core.setKeepAlive(this.pollable, on, initialDelayMillis))
+      badInput(validate.keepAlive(on, initialDelayMillis)) ??
+        fromRc(this, "setsockopt", core.setKeepAlive(this.pollable, on, initialDelayMillis))
     )
   }
 
@@ -234,9 +253,11 @@ export const connect = (
   input: address.Input,
   options?: TcpStream.ConnectOptions
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Netpoll | Scope.Scope> =>
-  spans.connectSpan(
-    input,
-    Effect.flatMap(address.resolve(input), (addrs) =>
-      Effect.flatMap(Netpoll, (service) =>
-        Effect.flatMap(Effect.scope, (scope) => tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
+  Effect.suspend(() =>
+    badInput(validate.connectOptions(options)) ?? spans.connectSpan(
+      input,
+      Effect.flatMap(address.resolve(input), (addrs) =>
+        Effect.flatMap(Netpoll, (service) =>
+          Effect.flatMap(Effect.scope, (scope) => tryEach(netpoll.fromService(service), scope, addrs, 0, options))))
+    )
   )

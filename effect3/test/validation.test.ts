@@ -1,0 +1,1 @@
+../../test/validation.test.ts
