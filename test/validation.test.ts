@@ -6,21 +6,22 @@
 import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
-import { defects } from "./utils/line.js"
-import { pair } from "./utils/peers.js"
+import { defects, fork } from "./utils/line.js"
+import { bytes, eventually, pair, text } from "./utils/peers.js"
 import { layer } from "./utils/runners.js"
 
-/** The message of the TypeError an effect dies with (fails the test otherwise). */
-const defectMessage = (effect: Effect.Effect<unknown, unknown, any>) =>
+/** The message of the error (a TypeError unless said) an effect dies with; fails the test otherwise. */
+const defectMessage = (effect: Effect.Effect<unknown, unknown, any>, kind: new() => Error = TypeError) =>
   Effect.map(Effect.exit(effect), (exit) => {
     expect(Exit.isFailure(exit)).toBe(true)
     const [defect] = Exit.isFailure(exit) ? defects(exit.cause) : []
-    expect(defect).toBeInstanceOf(TypeError)
-    return (defect as TypeError).message
+    expect(defect).toBeInstanceOf(kind)
+    return (defect as Error).message
   })
 
 const nullPrototype = Object.create(null) as never
@@ -94,5 +95,39 @@ layer(Netpoll.layer)("bad arguments", (it) => {
       expect(yield* defectMessage(client.setKeepAlive(true, NaN))).toBe(
         "setKeepAlive: initialDelayMillis must be a delay in milliseconds (a finite number, 0 or more), got NaN"
       )
+    }))
+
+  it.effect("a buffer detached or shrunk while its read waits is a defect, not an end of stream, and loses no byte", () =>
+    Effect.gen(function*() {
+      const netpoll = yield* Netpoll.Netpoll
+      const { client, server } = yield* pair()
+      // Detached by a transfer while `read` waits: the wake-up must not read 0 bytes into it.
+      const detached = new Uint8Array(16)
+      const reading = yield* fork(client.read(detached))
+      yield* eventually(() => netpoll.waiting >= 1, "read parking")
+      structuredClone(detached, { transfer: [detached.buffer] })
+      yield* server.writeAll(bytes("kept"))
+      const defect = yield* defectMessage(Fiber.join(reading), Error)
+      expect(defect).toBe("read: buf was detached or resized while the call waited; nothing more was moved")
+      const fresh = new Uint8Array(16)
+      const n = yield* client.read(fresh)
+      expect(text(fresh.subarray(0, n))).toBe("kept")
+      // Shrunk (a resizable ArrayBuffer) while `readExact` waits for the rest of its message.
+      // ES2024's resizable ArrayBuffer (Node 20 has it; this project's lib is ES2022).
+      const resizable = new (ArrayBuffer as unknown as new(n: number, o: { maxByteLength: number }) => ArrayBuffer)(8, {
+        maxByteLength: 8
+      })
+      const exact = new Uint8Array(resizable)
+      const exactly = yield* fork(client.readExact(exact))
+      yield* server.writeAll(bytes("abc"))
+      yield* eventually(() => netpoll.waiting >= 1, "readExact parking after a part")
+      ;(resizable as ArrayBuffer & { resize: (n: number) => void }).resize(2)
+      yield* server.writeAll(bytes("defgh"))
+      expect(yield* defectMessage(Fiber.join(exactly), Error)).toBe(
+        "read: buf was detached or resized while the call waited; nothing more was moved"
+      )
+      const rest = new Uint8Array(16)
+      const m = yield* client.read(rest)
+      expect(text(rest.subarray(0, m))).toBe("defgh")
     }))
 })

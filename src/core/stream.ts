@@ -16,6 +16,16 @@ export const WAIT_TURN = -0x10002
 export const UNEXPECTED_EOF = -0x10003
 /** The first park with the lock held: the line releases the lock with `Transfer.release` however it ends. */
 export const WAIT_READY_LOCKED = -0x10004
+/**
+ * The caller's buffer was detached (transferred) or resized while the call
+ * waited: a syscall now would move 0 bytes and a read would look like end of
+ * stream. Nothing was read into it since; the line makes it a defect.
+ */
+export const BUFFER_CHANGED = -0x10005
+
+/** The defect's message for BUFFER_CHANGED. */
+export const bufferChanged = (method: string): string =>
+  `${method}: buf was detached or resized while the call waited; nothing more was moved`
 
 /** A read or write of `buf[offset, offset + length)`: the addon's `read` or `write`. */
 export type Syscall = (fd: number, buf: Uint8Array, offset: number, length: number) => number
@@ -29,16 +39,19 @@ export const write: Syscall = addon.write
 /**
  * One `read` or `write`: the syscall first, a park only on EAGAIN. It takes no
  * lock (one syscall is atomic) but waits while a `readExact` or `writeAll`
- * holds the direction. Returns the count, WAIT_READY, WAIT_TURN, or an error code.
+ * holds the direction. `length` is the buffer's length when the call was made.
+ * Returns the count, WAIT_READY, WAIT_TURN, BUFFER_CHANGED or an error code.
  */
 export const once = (
   direction: Direction,
   syscall: Syscall,
   buf: Uint8Array,
+  length: number,
   currentOwner: () => Owner
 ): number => {
   const pollable = direction.pollable
   if (pollable.closed) return errno.CLOSED
+  if (buf.length !== length) return BUFFER_CHANGED
   if (direction.lockedByOther(currentOwner)) return WAIT_TURN
   if (direction.mustWait) return WAIT_READY
   const n = direction.transfer(syscall, buf, 0, buf.length)
@@ -61,6 +74,8 @@ export const DONE = 0
 export class Transfer {
   /** Bytes moved so far. */
   done = 0
+  /** The buffer's length when the call was made. */
+  private readonly length: number
   private owner: Owner | undefined = undefined
   private locker: Owner | undefined = undefined
 
@@ -68,13 +83,16 @@ export class Transfer {
     readonly direction: Direction,
     readonly syscall: Syscall,
     readonly buf: Uint8Array
-  ) {}
+  ) {
+    this.length = buf.length
+  }
 
-  /** Moves what it can: DONE, WAIT_READY(_LOCKED), WAIT_TURN, UNEXPECTED_EOF or an error code. */
+  /** Moves what it can: DONE, WAIT_READY(_LOCKED), WAIT_TURN, UNEXPECTED_EOF, BUFFER_CHANGED or an error code. */
   step(currentOwner: () => Owner): number {
     const { buf, direction } = this
     const pollable = direction.pollable
     if (pollable.closed) return this.end(errno.CLOSED)
+    if (buf.length !== this.length) return this.end(BUFFER_CHANGED)
     if (this.owner === undefined && direction.lockedByOther(currentOwner)) return WAIT_TURN
     const name = direction === pollable.input ? "read" : "write"
     while (this.done < buf.length) {

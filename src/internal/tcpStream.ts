@@ -42,6 +42,8 @@ const waitOrFail = <A>(
     ? netpoll.waitReady(direction, retry)
     : code === core.WAIT_TURN
     ? netpoll.waitTurn(direction, retry)
+    : code === core.BUFFER_CHANGED
+    ? Effect.die(new Error(core.bufferChanged(syscall)))
     : Effect.fail(errors.fromCode(code, syscall, address))
 
 /** One `read` or `write` as an effect, which is also what a woken fiber runs again. */
@@ -52,8 +54,9 @@ const onceEffect = (
   buf: Uint8Array
 ): Effect.Effect<number, NetError.NetError> => {
   const transfer = syscall === "read" ? core.read : core.write
+  const length = buf.length
   const call: Effect.Effect<number, NetError.NetError> = Effect.suspend(() => {
-    const n = core.once(direction, transfer, buf, netpoll.currentOwner)
+    const n = core.once(direction, transfer, buf, length, netpoll.currentOwner)
     return n >= 0 ? Effect.succeed(n) : waitOrFail(n, direction, call, syscall, self.remote)
   })
   return call
