@@ -116,6 +116,11 @@ export class Direction {
   /** A hang-up (or urgent data) was seen: a short transfer says nothing any more. */
   hungUp = false
   owner: Owner | undefined = undefined
+  /**
+   * Bytes a `readExact` had read when it was interrupted: the direction's next
+   * read takes them before the socket's, so an interruption loses no byte.
+   */
+  kept: Uint8Array | undefined = undefined
   private first: Parked | undefined = undefined
   private rest: Array<Parked> | undefined = undefined
 
@@ -153,6 +158,25 @@ export class Direction {
     const n = syscall(this.pollable.fd, buf, offset, length)
     this.drained = n === -errno.EAGAIN || (n > 0 && n < length)
     return n
+  }
+
+  /** Moves kept bytes into `buf[offset, buf.length)`; returns how many. */
+  takeKept(buf: Uint8Array, offset: number): number {
+    const kept = this.kept!
+    const n = Math.min(kept.length, buf.length - offset)
+    buf.set(kept.subarray(0, n), offset)
+    this.kept = n === kept.length ? undefined : kept.subarray(n)
+    return n
+  }
+
+  /** Keeps bytes that a call read but could not return; they come before any kept already. */
+  keep(bytes: Uint8Array): void {
+    const later = this.kept
+    if (later === undefined) return void (this.kept = bytes)
+    const all = new Uint8Array(bytes.length + later.length)
+    all.set(bytes)
+    all.set(later, bytes.length)
+    this.kept = all
   }
 
   /**

@@ -53,6 +53,7 @@ export const once = (
   if (pollable.closed) return errno.CLOSED
   if (buf.length !== length) return BUFFER_CHANGED
   if (direction.lockedByOther(currentOwner)) return WAIT_TURN
+  if (direction.kept !== undefined) return direction.takeKept(buf, 0)
   if (direction.mustWait) return WAIT_READY
   const n = direction.transfer(syscall, buf, 0, buf.length)
   if (n >= 0) {
@@ -78,6 +79,8 @@ export class Transfer {
   private readonly length: number
   private owner: Owner | undefined = undefined
   private locker: Owner | undefined = undefined
+  /** The call has its result (success, end of stream, an error): nothing to keep. */
+  private finished = false
 
   constructor(
     readonly direction: Direction,
@@ -96,6 +99,10 @@ export class Transfer {
     if (this.owner === undefined && direction.lockedByOther(currentOwner)) return WAIT_TURN
     const name = direction === pollable.input ? "read" : "write"
     while (this.done < buf.length) {
+      if (direction.kept !== undefined) {
+        this.done += direction.takeKept(buf, this.done)
+        continue
+      }
       if (direction.mustWait) return this.park(currentOwner)
       const n = direction.transfer(this.syscall, buf, this.done, buf.length - this.done)
       if (n > 0) {
@@ -125,13 +132,22 @@ export class Transfer {
     return WAIT_READY_LOCKED
   }
 
-  /** The locked call is over, however it ended: its park is stale and the direction free. */
+  /**
+   * The locked call is over, however it ended: its park is stale and the
+   * direction free. A read that did not finish (interrupted) keeps what it had
+   * read for the direction's next read, before any waiting call runs.
+   */
   release(): void {
     this.locker?.settleParked()
+    const { buf, direction } = this
+    if (!this.finished && direction === direction.pollable.input && buf.length === this.length) {
+      direction.keep(buf.slice(0, this.done))
+    }
     this.end(DONE)
   }
 
   private end(code: number): number {
+    this.finished = true
     if (this.owner !== undefined && this.direction.owner === this.owner) this.direction.unlock()
     this.owner = undefined
     return code

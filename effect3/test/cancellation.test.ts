@@ -1,0 +1,1 @@
+../../test/cancellation.test.ts
