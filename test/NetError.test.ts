@@ -226,4 +226,17 @@ describe("errno mapping (core/errno, internal/errors)", () => {
     expect(error.message).toBe("read 127.0.0.1:80: use of closed network connection")
     expect(errors.closed("write").message).toBe("write: use of closed network connection")
   })
+
+  it("a message never throws, whatever the fields hold (issue 9, item 5)", () => {
+    const throwing = { toString: () => { throw new Error("no") } }
+    const odd = [Symbol("s"), throwing, Object.create(null), 42] as const
+    for (const value of odd) {
+      const error = new NetError.SystemError({ syscall: value, errno: value, address: value } as never)
+      expect(typeof error.message).toBe("string")
+      expect(typeof new NetError.InvalidAddress({ address: value, reason: value } as never).message).toBe("string")
+    }
+    expect(new NetError.SystemError({ syscall: Symbol("read") as never, errno: 42 as never }).message).toBe(
+      "Symbol(read): 42"
+    )
+  })
 })

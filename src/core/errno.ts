@@ -84,23 +84,35 @@ const whats: Readonly<Record<Exclude<Tag, "SystemError" | "InvalidAddress" | "Un
   SocketClosed: "use of closed network connection"
 }
 
+/**
+ * A field as text. The fields are typed strings, but an error can be built by
+ * anyone with anything: a message never throws (a Symbol, an object whose
+ * toString throws, a null-prototype object).
+ */
+const text = (value: unknown): string | undefined => {
+  if (value === undefined || typeof value === "string") return value
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
 /** `"<syscall> <address>: <what went wrong>"`, each part only when known. */
 export const message = (
   tag: Tag,
   self: Fields & { readonly reason?: string; readonly bytesRead?: number }
 ): string => {
+  const syscall = text(self.syscall)
+  const address = text(self.address)
   const what = tag === "SystemError"
-    ? (self.errno ?? "system error")
+    ? (text(self.errno) ?? "system error")
     : tag === "InvalidAddress"
-    ? `invalid address: ${self.reason}`
+    ? `invalid address: ${text(self.reason)}`
     : tag === "UnexpectedEof"
-    ? `unexpected end of stream after ${self.bytesRead} bytes`
+    ? `unexpected end of stream after ${text(self.bytesRead)} bytes`
     : whats[tag]
-  const where = self.syscall === undefined
-    ? (self.address ?? "")
-    : self.address === undefined
-    ? self.syscall
-    : `${self.syscall} ${self.address}`
+  const where = syscall === undefined ? (address ?? "") : address === undefined ? syscall : `${syscall} ${address}`
   return where === "" ? what : `${where}: ${what}`
 }
 
