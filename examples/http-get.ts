@@ -11,112 +11,12 @@
  * does; a malformed one fails with HttpError. http:// only: no TLS here.
  */
 import * as NodeStdio from "@effect/platform-node/NodeStdio"
-import { Console, Data, Effect, Stdio, Stream } from "effect"
+import { Console, Effect, Stdio, Stream } from "effect"
 import { Netpoll, TcpStream } from "effect-netpoll"
+import { HttpError, makeReader, type Reader, readFields, readHead } from "./http.js"
 import { runMain } from "./runMain.js"
 
-class HttpError extends Data.TaggedError("HttpError")<{ readonly message: string }> {}
-
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-
-/** Longest status or header line accepted, as servers cap theirs. */
-const MAX_LINE = 64 * 1024
-
-/** Reads a stream through a buffer, so that lines and bodies can share reads. */
-const makeReader = (stream: TcpStream.TcpStream) => {
-  // Bytes read but not yet consumed; `start` is where the unconsumed part begins.
-  let pending: Uint8Array = new Uint8Array(0)
-  let start = 0
-  const buf = new Uint8Array(64 * 1024)
-
-  /** Reads more into `pending`; false at end of stream. */
-  const fill = Effect.gen(function*() {
-    const n = yield* stream.read(buf)
-    if (n === 0) return false
-    const rest = pending.subarray(start)
-    const next = new Uint8Array(rest.length + n)
-    next.set(rest)
-    next.set(buf.subarray(0, n), rest.length)
-    pending = next
-    start = 0
-    return true
-  })
-
-  /** The next line without its CRLF (a bare LF is accepted too). */
-  const line = (what: string) =>
-    Effect.gen(function*() {
-      let searched = start
-      while (true) {
-        const lf = pending.indexOf(10, searched)
-        if (lf >= 0) {
-          const end = lf > start && pending[lf - 1] === 13 ? lf - 1 : lf
-          const text = decoder.decode(pending.subarray(start, end))
-          start = lf + 1
-          return text
-        }
-        const scanned = pending.length - start
-        if (scanned > MAX_LINE) return yield* new HttpError({ message: `${what} longer than ${MAX_LINE} bytes` })
-        if (!(yield* fill)) return yield* new HttpError({ message: `the connection ended in the ${what}` })
-        // `fill` moved the unconsumed bytes to the front; search only what is new.
-        searched = start + scanned
-      }
-    })
-
-  /** Up to `max` bytes (max > 0): what is buffered, else one read; empty at end of stream. */
-  const some = (max: number) =>
-    Effect.gen(function*() {
-      if (start === pending.length && !(yield* fill)) return new Uint8Array(0)
-      const end = Math.min(pending.length, start + max)
-      const bytes = pending.subarray(start, end)
-      start = end
-      return bytes
-    })
-
-  return { line, some }
-}
-
-type Reader = ReturnType<typeof makeReader>
-
-interface Head {
-  readonly status: number
-  readonly statusLine: string
-  /** Raw header lines, as received. */
-  readonly lines: ReadonlyArray<string>
-  /** Lower-cased name to its values, in order. */
-  readonly headers: ReadonlyMap<string, ReadonlyArray<string>>
-}
-
-/** Header lines up to the empty line; used for headers and for trailers alike. */
-const readFields = (reader: Reader, what: string) =>
-  Effect.gen(function*() {
-    const lines: Array<string> = []
-    const fields = new Map<string, Array<string>>()
-    while (true) {
-      const line = yield* reader.line(what)
-      if (line === "") return { lines, fields }
-      const colon = line.indexOf(":")
-      if (colon <= 0) return yield* new HttpError({ message: `malformed ${what} line ${JSON.stringify(line)}` })
-      const name = line.slice(0, colon).trim().toLowerCase()
-      fields.set(name, [...(fields.get(name) ?? []), line.slice(colon + 1).trim()])
-      lines.push(line)
-    }
-  })
-
-const readHead = (reader: Reader) =>
-  Effect.gen(function*() {
-    while (true) {
-      const statusLine = yield* reader.line("status line")
-      const match = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine)
-      if (match === null) return yield* new HttpError({ message: `not an HTTP/1.x status line: ${JSON.stringify(statusLine)}` })
-      const status = Number(match[1])
-      const { fields, lines } = yield* readFields(reader, "header")
-      // Interim responses (100 Continue, 103 Early Hints) come before the real one.
-      if (status >= 100 && status < 200 && status !== 101) continue
-      const head: Head = { status, statusLine, lines, headers: fields }
-      return head
-    }
-  })
 
 // stdout through effect's Stdio: a slow reader of the pipe holds the download
 // back, and a closed pipe (EPIPE) fails the effect instead of the process.
