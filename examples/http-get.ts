@@ -13,7 +13,7 @@
 import * as NodeStdio from "@effect/platform-node/NodeStdio"
 import { Console, Effect, Stdio, Stream } from "effect"
 import { Netpoll, TcpStream } from "effect-netpoll"
-import { HttpError, makeReader, type Reader, readFields, readHead } from "./http.js"
+import { contentLength, copyChunked, copyExactly, copyToEnd, HttpError, makeReader, readHead } from "./http.js"
 import { runMain } from "./runMain.js"
 
 const encoder = new TextEncoder()
@@ -21,59 +21,6 @@ const encoder = new TextEncoder()
 // stdout through effect's Stdio: a slow reader of the pipe holds the download
 // back, and a closed pipe (EPIPE) fails the effect instead of the process.
 const write = (bytes: Uint8Array) => Stdio.Stdio.use((stdio) => Stream.run(Stream.succeed(bytes), stdio.stdout()))
-
-/** Copies exactly `length` bytes to stdout. */
-const copyExactly = (reader: Reader, length: number) =>
-  Effect.gen(function*() {
-    let left = length
-    while (left > 0) {
-      const bytes = yield* reader.some(left)
-      if (bytes.length === 0) {
-        return yield* new HttpError({ message: `the body ended after ${length - left} of ${length} bytes` })
-      }
-      yield* write(bytes)
-      left -= bytes.length
-    }
-  })
-
-/** Copies chunks to stdout until the last chunk, then reads the trailers. */
-const copyChunked = (reader: Reader) =>
-  Effect.gen(function*() {
-    let total = 0
-    while (true) {
-      const sizeLine = yield* reader.line("chunk size")
-      // A chunk extension (`;name=value`) follows the size; nothing here needs one.
-      const hex = sizeLine.split(";")[0]!.trim()
-      if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) return yield* new HttpError({ message: `bad chunk size line ${JSON.stringify(sizeLine)}` })
-      const size = parseInt(hex, 16)
-      if (size === 0) break
-      yield* copyExactly(reader, size)
-      total += size
-      if ((yield* reader.line("chunk end")) !== "") return yield* new HttpError({ message: "a chunk did not end with CRLF" })
-    }
-    const trailers = yield* readFields(reader, "trailer")
-    return { total, trailers: trailers.lines }
-  })
-
-/** Copies everything up to the end of the connection to stdout. */
-const copyToEnd = (reader: Reader) =>
-  Effect.gen(function*() {
-    let total = 0
-    while (true) {
-      const bytes = yield* reader.some(64 * 1024)
-      if (bytes.length === 0) return total
-      yield* write(bytes)
-      total += bytes.length
-    }
-  })
-
-const contentLength = (values: ReadonlyArray<string>) => {
-  // `Content-Length: 5, 5` and repeated equal headers are one length; anything else is an error.
-  const lengths = new Set(values.flatMap((value) => value.split(",").map((part) => part.trim())))
-  const [only] = lengths
-  if (lengths.size !== 1 || !/^\d{1,15}$/.test(only!)) return undefined
-  return Number(only)
-}
 
 const get = (url: URL) =>
   Effect.gen(function*() {
@@ -102,20 +49,20 @@ const get = (url: URL) =>
     } else if (transferEncoding !== undefined) {
       const codings = transferEncoding.join(",").split(",").map((coding) => coding.trim().toLowerCase())
       if (codings.at(-1) === "chunked") {
-        const { total, trailers } = yield* copyChunked(reader)
+        const { total, trailers } = yield* copyChunked(reader, write)
         yield* Console.error(`${total} bytes of body, chunked`)
         for (const trailer of trailers) yield* Console.error(`trailer ${trailer}`)
       } else {
         // A transfer coding that is not chunked last: the body runs to the end of the connection.
-        yield* Console.error(`${yield* copyToEnd(reader)} bytes of body, until the connection closed`)
+        yield* Console.error(`${yield* copyToEnd(reader, write)} bytes of body, until the connection closed`)
       }
     } else if (length !== undefined) {
       const n = contentLength(length)
       if (n === undefined) return yield* new HttpError({ message: `bad Content-Length ${length.join(", ")}` })
-      yield* copyExactly(reader, n)
+      yield* copyExactly(reader, n, write)
       yield* Console.error(`${n} bytes of body, content-length`)
     } else {
-      yield* Console.error(`${yield* copyToEnd(reader)} bytes of body, until the connection closed`)
+      yield* Console.error(`${yield* copyToEnd(reader, write)} bytes of body, until the connection closed`)
     }
     return head.status
   })

@@ -1,7 +1,9 @@
 /**
- * An HTTP/1.x response head and body framing, as the http-get example reads
- * them: a buffered reader over anything with a `read(buf)` effect, lines and
- * header fields. Both lines' http-get examples use this file
+ * An HTTP/1.x response as the http-get examples read it: the head, and the
+ * body framed by Content-Length, by chunks (with trailers) or by the end of the
+ * connection, copied to a `write` of the caller's. A buffered reader over
+ * anything with a `read(buf)` effect serves lines and bodies alike.
+ * Both lines' http-get examples use this file
  * (effect3/examples links to it).
  */
 import { Data, Effect } from "effect"
@@ -107,3 +109,60 @@ export const readHead = <E>(reader: Reader<E>) =>
       return head
     }
   })
+
+/** Where a body goes. */
+export type Write<E, R> = (bytes: Uint8Array) => Effect.Effect<void, E, R>
+
+/** Copies exactly `length` bytes to `write`. */
+export const copyExactly = <E, E2, R>(reader: Reader<E>, length: number, write: Write<E2, R>) =>
+  Effect.gen(function*() {
+    let left = length
+    while (left > 0) {
+      const bytes = yield* reader.some(left)
+      if (bytes.length === 0) {
+        return yield* new HttpError({ message: `the body ended after ${length - left} of ${length} bytes` })
+      }
+      yield* write(bytes)
+      left -= bytes.length
+    }
+  })
+
+/** Copies chunks to `write` until the last chunk, then reads the trailers. */
+export const copyChunked = <E, E2, R>(reader: Reader<E>, write: Write<E2, R>) =>
+  Effect.gen(function*() {
+    let total = 0
+    while (true) {
+      const sizeLine = yield* reader.line("chunk size")
+      // A chunk extension (`;name=value`) follows the size; nothing here needs one.
+      const hex = sizeLine.split(";")[0]!.trim()
+      if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) return yield* new HttpError({ message: `bad chunk size line ${JSON.stringify(sizeLine)}` })
+      const size = parseInt(hex, 16)
+      if (size === 0) break
+      yield* copyExactly(reader, size, write)
+      total += size
+      if ((yield* reader.line("chunk end")) !== "") return yield* new HttpError({ message: "a chunk did not end with CRLF" })
+    }
+    const trailers = yield* readFields(reader, "trailer")
+    return { total, trailers: trailers.lines }
+  })
+
+/** Copies everything up to the end of the connection to `write`. */
+export const copyToEnd = <E, E2, R>(reader: Reader<E>, write: Write<E2, R>) =>
+  Effect.gen(function*() {
+    let total = 0
+    while (true) {
+      const bytes = yield* reader.some(64 * 1024)
+      if (bytes.length === 0) return total
+      yield* write(bytes)
+      total += bytes.length
+    }
+  })
+
+/** The one length that `Content-Length` values agree on, or undefined. */
+export const contentLength = (values: ReadonlyArray<string>) => {
+  // `Content-Length: 5, 5` and repeated equal headers are one length; anything else is an error.
+  const lengths = new Set(values.flatMap((value) => value.split(",").map((part) => part.trim())))
+  const [only] = lengths
+  if (lengths.size !== 1 || !/^\d{1,15}$/.test(only!)) return undefined
+  return Number(only)
+}
