@@ -8,10 +8,21 @@
  * stopped again before each delivery (one-shot).
  *
  * Ownership and lifetime:
- * - Socket fds belong to TypeScript. A poller never closes them; TS must call
- *   pollerDel (EPOLL_CTL_DEL / uv_close, both synchronous deregistrations)
- *   before close(fd). The epoll fd belongs to the poller and is closed only in
- *   the close callback of the uv_poll_t watching it.
+ * - A socket fd given to pollerAdd is the poller's until pollerDel, which
+ *   deregisters it (EPOLL_CTL_DEL / uv_close, both synchronous) and closes it in
+ *   the same call, so no thread exit can fall between the two. TypeScript
+ *   decides when; the poller only keeps the list (`owned`), so that the end of
+ *   the thread (or a poller collected without pollerClose) closes every socket
+ *   still on it instead of leaking it. An fd that is not on the list is never
+ *   closed here.
+ * - The epoll fd belongs to the poller and is closed only in the close callback
+ *   of the uv_poll_t watching it. A sentinel eventfd, registered in it and never
+ *   signalled, proves it is still ours: after a close behind our back (a double
+ *   close elsewhere in the process) the number may be free, or another file's.
+ *   Once epoll_wait or the sentinel check fails, the poller has failed: it stops
+ *   its uv_poll_t (so libuv never spins on a number that is not ours), tells JS
+ *   with onEvents(-errno), refuses every later call on the epoll fd, and never
+ *   closes that number or the sentinel's.
  * - An np_entry (portable) is owned by the poller's fd table until pollerDel or
  *   pollerClose, then by libuv until its close callback frees it.
  * - The np_poller is freed by settle() once it is closed, every uv_close
@@ -35,6 +46,7 @@
 
 #ifdef __linux__
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #endif
 
 /* Most events taken from epoll per epoll_wait (the batch may be smaller). */
@@ -61,8 +73,13 @@ struct np_poller {
   bool finished;    /* closed and every close callback has run */
   bool wrap_gone;   /* the JS handle has been finalized */
   unsigned pending; /* uv_close calls whose callbacks have not run yet */
+  int failed;       /* -errno of the epoll fd's failure, 0 while it works */
+  /* fds registered and not yet released (owned[fd] != 0), both backends */
+  uint8_t* owned;
+  size_t nowned;
   /* edge-triggered backend */
   int epfd;
+  int sentinel; /* eventfd registered in epfd, -1 when none */
   uv_poll_t ep; /* initialized iff edge */
 #ifdef __linux__
   struct epoll_event* evs;
@@ -87,14 +104,17 @@ static void settle(np_poller* p) {
     free(p->evs);
 #endif
     free(p->fds);
+    free(p->owned);
     free(p);
   }
 }
 
 static void ep_closed(uv_handle_t* h) {
   np_poller* p = h->data;
-  close(p->epfd); /* no longer watched by any uv_poll_t */
+  if (p->epfd >= 0) close(p->epfd); /* no longer watched by any uv_poll_t */
+  if (p->sentinel >= 0) close(p->sentinel);
   p->epfd = -1;
+  p->sentinel = -1;
   p->pending--;
   settle(p);
 }
@@ -107,8 +127,39 @@ static void entry_closed(uv_handle_t* h) {
   settle(p);
 }
 
-/* Deregisters everything and releases the JS references; idempotent. The caller
- * calls settle() afterwards. */
+/* Puts fd on the owned list; false when memory runs out. */
+static bool own(np_poller* p, int fd) {
+  if ((size_t)fd >= p->nowned) {
+    size_t n = p->nowned ? p->nowned : 64;
+    while (n <= (size_t)fd) n *= 2;
+    uint8_t* owned = realloc(p->owned, n);
+    if (owned == NULL) return false;
+    memset(owned + p->nowned, 0, n - p->nowned);
+    p->owned = owned;
+    p->nowned = n;
+  }
+  p->owned[fd] = 1;
+  return true;
+}
+
+static bool owns(const np_poller* p, int64_t fd) {
+  return fd >= 0 && (size_t)fd < p->nowned && p->owned[fd];
+}
+
+#ifdef __linux__
+/* The epoll fd is no longer ours: stop watching its number, keep err for every
+ * later call, and forget both numbers without closing them. */
+static void poller_fail(np_poller* p, int err) {
+  if (p->failed != 0) return;
+  p->failed = err;
+  uv_poll_stop(&p->ep);
+  p->epfd = -1;
+  p->sentinel = -1;
+}
+#endif
+
+/* Deregisters and closes every fd still owned, and releases the JS references;
+ * idempotent. The caller calls settle() afterwards. */
 static void poller_close(napi_env env, np_poller* p) {
   if (p->closed) return;
   p->closed = true;
@@ -122,6 +173,10 @@ static void poller_close(napi_env env, np_poller* p) {
     p->fds[i] = NULL;
     p->pending++;
   }
+  /* Deregistered above (or with the epoll fd): sockets TS never released. */
+  for (size_t fd = 0; fd < p->nowned; fd++)
+    if (p->owned[fd]) close((int)fd);
+  if (p->owned != NULL) memset(p->owned, 0, p->nowned);
   if (p->on_events != NULL) napi_delete_reference(env, p->on_events);
   if (p->batch != NULL) napi_delete_reference(env, p->batch);
   if (p->async != NULL) napi_async_destroy(env, p->async);
@@ -182,15 +237,19 @@ static void ep_ready(uv_poll_t* h, int status, int events) {
   napi_handle_scope scope = NULL;
   int32_t *batch = NULL, *ctl = NULL;
   int n;
-  /* status < 0 (an error on the epoll fd itself) has stopped the handle; drain anyway. */
-  if (p->closed || napi_open_handle_scope(p->env, &scope) != napi_ok) return;
+  /* status < 0 (an error on the epoll fd itself) has stopped the handle; epoll_wait says what. */
+  if (p->closed || p->failed != 0 || napi_open_handle_scope(p->env, &scope) != napi_ok) return;
   size_t room = batch_view(p, &batch, &ctl);
   size_t want = room == 0 ? cap : room < cap ? room : cap; /* room 0: discard */
   /* One batch per wake-up: libuv watches the epoll fd level-triggered, so what
    * is left is taken on the next loop iteration, after timers and other I/O. */
   do n = epoll_wait(p->epfd, p->evs, (int)want, 0);
   while (n < 0 && errno == EINTR);
-  if (n > 0 && room > 0) {
+  if (n < 0) {
+    int err = -errno;
+    poller_fail(p, err);
+    call_js(p, err);
+  } else if (n > 0 && room > 0) {
     for (int i = 0; i < n; i++) {
       uint32_t ev = p->evs[i].events;
       int bits = 0;
@@ -308,17 +367,24 @@ static napi_value js_poller_open(napi_env env, napi_callback_info info) {
   p->edge = edge;
   p->pairs = (len - NP_CONTROL_WORDS) / 2;
   p->epfd = -1;
+  p->sentinel = -1;
 #ifdef __linux__
   if (edge) {
     size_t cap = p->pairs < NP_MAX_PAIRS ? p->pairs : NP_MAX_PAIRS;
     int err = 0;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
     p->evs = malloc(cap * sizeof *p->evs);
     p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    p->sentinel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p->evs == NULL) err = -ENOMEM;
-    else if (p->epfd < 0) err = -errno;
+    else if (p->epfd < 0 || p->sentinel < 0) err = -errno;
+    else if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->sentinel, &ev) < 0) err = -errno;
     else err = uv_poll_init(loop, &p->ep, p->epfd);
     if (err < 0) {
       if (p->epfd >= 0) close(p->epfd);
+      if (p->sentinel >= 0) close(p->sentinel);
       free(p->evs);
       free(p);
       return np_num(env, err);
@@ -368,31 +434,37 @@ static napi_value js_poller_add(napi_env env, napi_callback_info info) {
   int32_t token;
   if (!poller_fd_args(env, info, 3, &p, &fd, &token)) return NULL;
   if (p->closed || !np_fd_ok(fd)) return np_num(env, -EBADF);
+  if (p->failed != 0) return np_num(env, p->failed);
+  if (owns(p, fd)) return np_num(env, -EEXIST);
+  if (fcntl((int)fd, F_GETFD) < 0) return np_num(env, -errno); /* bounds the tables */
+  if (!own(p, (int)fd)) return np_num(env, -ENOMEM);
+  int err = 0;
 #ifdef __linux__
   if (p->edge) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
     ev.data.u64 = (uint32_t)token;
-    return np_num(env, epoll_ctl(p->epfd, EPOLL_CTL_ADD, (int)fd, &ev) == 0 ? 0 : -errno);
+    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, (int)fd, &ev) < 0) err = -errno;
+    if (err < 0) p->owned[fd] = 0;
+    return np_num(env, err);
   }
 #endif
-  if ((size_t)fd < p->nfds && p->fds[fd] != NULL) return np_num(env, -EEXIST);
-  if (fcntl((int)fd, F_GETFD) < 0) return np_num(env, -errno); /* bounds the table */
   if ((size_t)fd >= p->nfds) {
     size_t n = p->nfds ? p->nfds : 64;
     while (n <= (size_t)fd) n *= 2;
     np_entry** fds = realloc(p->fds, n * sizeof *fds);
-    if (fds == NULL) return np_num(env, -ENOMEM);
-    memset(fds + p->nfds, 0, (n - p->nfds) * sizeof *fds);
-    p->fds = fds;
-    p->nfds = n;
+    if (fds != NULL) {
+      memset(fds + p->nfds, 0, (n - p->nfds) * sizeof *fds);
+      p->fds = fds;
+      p->nfds = n;
+    }
   }
-  np_entry* e = calloc(1, sizeof *e);
-  if (e == NULL) return np_num(env, -ENOMEM);
-  int err = uv_poll_init(p->loop, &e->handle, (int)fd); /* not started: inactive */
+  np_entry* e = (size_t)fd < p->nfds ? calloc(1, sizeof *e) : NULL;
+  if (e == NULL) err = -ENOMEM;
+  else if ((err = uv_poll_init(p->loop, &e->handle, (int)fd)) < 0) free(e); /* not started: inactive */
   if (err < 0) {
-    free(e);
+    p->owned[fd] = 0;
     return np_num(env, err);
   }
   e->handle.data = e;
@@ -423,20 +495,40 @@ static napi_value js_poller_del(napi_env env, napi_callback_info info) {
   int64_t fd;
   int32_t unused;
   if (!poller_fd_args(env, info, 2, &p, &fd, &unused)) return NULL;
-  if (p->closed || !np_fd_ok(fd)) return np_num(env, -EBADF);
+  if (!owns(p, fd)) return np_num(env, -ENOENT);
+  p->owned[fd] = 0;
 #ifdef __linux__
-  if (p->edge) {
+  if (p->edge && p->failed == 0) {
     struct epoll_event ev; /* ignored, but must be non-NULL before Linux 2.6.9 */
     memset(&ev, 0, sizeof ev);
-    return np_num(env, epoll_ctl(p->epfd, EPOLL_CTL_DEL, (int)fd, &ev) == 0 ? 0 : -errno);
+    epoll_ctl(p->epfd, EPOLL_CTL_DEL, (int)fd, &ev); /* fails only if the fd is already gone */
   }
 #endif
-  if ((size_t)fd >= p->nfds || p->fds[fd] == NULL) return np_num(env, -ENOENT);
-  np_entry* e = p->fds[fd];
-  p->fds[fd] = NULL;
-  uv_close((uv_handle_t*)&e->handle, entry_closed); /* deregisters fd now, frees e later */
-  p->pending++;
-  return np_num(env, 0);
+  if (!p->edge) {
+    np_entry* e = p->fds[fd];
+    p->fds[fd] = NULL;
+    uv_close((uv_handle_t*)&e->handle, entry_closed); /* deregisters fd now, frees e later */
+    p->pending++;
+  }
+  return np_num(env, close((int)fd) == 0 ? 0 : -errno);
+}
+
+/* Edge-triggered backend: whether the epoll fd is still ours (the sentinel is
+ * registered in it). 0, or the failure's -errno, which fails the poller. */
+static napi_value js_poller_check(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  np_poller* p;
+  if (!np_args(env, info, 1, argv) || !get_poller(env, argv[0], &p)) return NULL;
+  if (p->closed) return np_num(env, -EBADF);
+#ifdef __linux__
+  if (p->edge && p->failed == 0) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->sentinel, &ev) < 0) poller_fail(p, -errno);
+  }
+#endif
+  return np_num(env, p->failed);
 }
 
 static napi_value js_poller_ref(napi_env env, napi_callback_info info) {
@@ -476,6 +568,7 @@ bool np_poller_init(napi_env env, napi_value exports) {
         {"pollerAdd", NULL, js_poller_add, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerArm", NULL, js_poller_arm, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerDel", NULL, js_poller_del, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"pollerCheck", NULL, js_poller_check, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerRef", NULL, js_poller_ref, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerClose", NULL, js_poller_close, NULL, NULL, NULL, napi_enumerable, NULL},
         {"hasEdgeTriggered", NULL, NULL, NULL, NULL, has_edge, napi_enumerable, NULL},

@@ -271,9 +271,10 @@ for (const [backend, netpollLayer] of backends) {
           const fdsBefore = openFds()
           const layerScope = yield* Scope.make()
           const context = yield* Layer.buildWithScope(Layer.fresh(netpollLayer), layerScope)
-          // The epoll backend owns one fd of its own, the epoll instance.
+          // The epoll backend owns two fds of its own: the epoll instance and the
+          // eventfd that proves the instance is still its own.
           const fdsWithLayer = openFds()
-          expect(fdsWithLayer).toBe(fdsBefore + (backend === "epoll" ? 1 : 0))
+          expect(fdsWithLayer).toBe(fdsBefore + (backend === "epoll" ? 2 : 0))
           // The streams' own Scope stays open across the layer's close.
           const streamScope = yield* Scope.make()
           const { clone, client, listener, server } = yield* Effect.gen(function*() {

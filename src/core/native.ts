@@ -65,7 +65,8 @@ export interface Addon {
   /**
    * A poller on this environment's libuv loop. On each wake-up it writes up to
    * `(batch.length - CONTROL_WORDS) / 2` pairs `(token, events)` into `batch` and calls
-   * `onEvents(count)` through `napi_make_callback`. `edgeTriggered` selects the
+   * `onEvents(count)` through `napi_make_callback`; a negative count is the errno
+   * of a failed epoll fd (see `pollerCheck`). `edgeTriggered` selects the
    * Linux epoll backend; `false` selects one uv_poll_t per fd (the portable one).
    * The poller starts unreferenced: it keeps the loop alive only after `pollerRef(p, true)`.
    */
@@ -74,7 +75,11 @@ export interface Addon {
     batch: Int32Array,
     edgeTriggered: boolean
   ) => PollerHandle | number
-  /** Registers fd once with a caller-chosen token (a positive int32). */
+  /**
+   * Registers fd once with a caller-chosen token (a positive int32). From here on
+   * the poller owns fd: `pollerDel` closes it, and so does the end of the thread
+   * (a worker's exit) or the poller's collection if it is still registered then.
+   */
   readonly pollerAdd: (poller: PollerHandle, fd: number, token: number) => number
   /**
    * Interest for the portable backend: start the fd's uv_poll_t for `events`
@@ -82,11 +87,22 @@ export interface Addon {
    * event the handle stops until armed again. A no-op on the edge-triggered backend.
    */
   readonly pollerArm: (poller: PollerHandle, fd: number, events: number) => number
-  /** Deregisters fd; must precede `close(fd)`. */
+  /**
+   * Deregisters fd and closes it, in one call; `-ENOENT` (and nothing closed)
+   * for an fd the poller does not own. Otherwise the result of close(2).
+   */
   readonly pollerDel: (poller: PollerHandle, fd: number) => number
+  /**
+   * Whether the epoll fd is still the poller's own: 0, or the negative errno
+   * that says it is not (closed or replaced behind the poller's back), after
+   * which the poller has failed: it watches nothing and refuses every call.
+   * Always 0 on the portable backend. A failure found by the poller itself
+   * (epoll_wait failing) reaches `onEvents` as a negative count instead.
+   */
+  readonly pollerCheck: (poller: PollerHandle) => number
   /** uv_ref / uv_unref the poller's handle(s) (edge-triggered backend; a no-op otherwise). */
   readonly pollerRef: (poller: PollerHandle, on: boolean) => void
-  /** Stops and frees the poller; registered fds are deregistered but not closed. Idempotent. */
+  /** Stops and frees the poller, closing any fd still registered. Idempotent. */
   readonly pollerClose: (poller: PollerHandle) => void
   /** Whether this build has the edge-triggered (epoll) backend. */
   readonly hasEdgeTriggered: boolean

@@ -13,9 +13,18 @@ const BATCH_PAIRS = 1024
 const IN_CALLBACK = BATCH_PAIRS * 2
 const PARKED_COUNT = BATCH_PAIRS * 2 + 1
 
-/** `park`'s results besides CLOSED: the caller retries at once, or waits for its wake-up. */
+/**
+ * `park`'s results: the caller retries at once, or waits for its wake-up; any
+ * other result is an error code (CLOSED, or the errno of a failed poller).
+ */
 export const NOW = 0
 export const PARKED = 1
+
+/** The syscall named in the errors of a failed poller: its wait for readiness. */
+export const FAILED_SYSCALL = "epoll_wait"
+
+/** How often an epoll poller with parked fibers checks that its epoll fd is still its own. */
+const CHECK_MILLIS = 1000
 
 /** Counts a line keeps of the sockets it owns (its metrics). */
 export interface Hooks {
@@ -26,15 +35,15 @@ export interface Hooks {
 }
 
 /**
- * A fiber parked on a direction. `wake(false)` resumes it with its retry,
- * `wake(true)` with SocketClosed; the retry always runs in the fiber, never
- * here, so a fiber interrupted before it resumes has done nothing.
+ * A fiber parked on a direction. `wake(0)` resumes it with its retry, any other
+ * code with that code's error (CLOSED: SocketClosed); the retry always runs in
+ * the fiber, never here, so a fiber interrupted before it resumes has done nothing.
  */
 class Parked {
   constructor(
     readonly direction: Direction,
     readonly owner: Owner,
-    readonly wake: (closed: boolean) => void,
+    readonly wake: (code: number) => void,
     /** Waits for readiness, not for the direction's lock. */
     readonly forReadiness: boolean
   ) {}
@@ -183,12 +192,13 @@ export class Direction {
    * Parks the running fiber (`currentOwner`) until the next readiness edge, or
    * until the lock is free when `forReadiness` is false. Returns NOW when it
    * need not wait (a latched edge, a free lock: the latch is left set, the retry
-   * clears it right before its syscall), CLOSED for a closed handle, else
-   * PARKED, and `wake` is called later.
+   * clears it right before its syscall), CLOSED for a closed handle, the errno
+   * of a failed poller, else PARKED, and `wake` is called later.
    */
-  park(currentOwner: () => Owner, wake: (closed: boolean) => void, forReadiness: boolean): number {
+  park(currentOwner: () => Owner, wake: (code: number) => void, forReadiness: boolean): number {
     const pollable = this.pollable
     if (pollable.closed) return errno.CLOSED
+    if (pollable.poller.failure !== 0) return pollable.poller.failure
     if (forReadiness ? this.ready : this.owner === undefined) return NOW
     const owner = currentOwner()
     owner.settleParked()
@@ -225,7 +235,7 @@ export class Direction {
     const owner = this.owner
     this.owner = undefined
     if (owner !== undefined && owner.lock === this) owner.lock = undefined
-    this.wake(false)
+    this.wake(0)
   }
 
   /** Forgets a stale park; a no-op for one already woken. */
@@ -242,27 +252,27 @@ export class Direction {
     pollable.poller.rearm(pollable)
   }
 
-  /** Wakes every parked fiber: to retry, or with SocketClosed. */
-  wake(closed: boolean): void {
+  /** Wakes every parked fiber: to retry (0), or with an error code. */
+  wake(code: number): void {
     const first = this.first
     if (first === undefined) return
     const rest = this.rest
     this.first = undefined
     this.rest = undefined
-    this.resume(first, closed)
-    if (rest !== undefined) for (const parked of rest) this.resume(parked, closed)
+    this.resume(first, code)
+    if (rest !== undefined) for (const parked of rest) this.resume(parked, code)
   }
 
-  private resume(parked: Parked, closed: boolean): void {
+  private resume(parked: Parked, code: number): void {
     if (parked.owner.parked === parked) parked.owner.parked = undefined
     this.pollable.poller.unpark()
-    parked.wake(closed)
+    parked.wake(code)
   }
 
   /** Readiness from the poller (or from a shutdown of this direction). */
   signal(): void {
     this.ready = true
-    this.wake(false)
+    this.wake(0)
   }
 }
 
@@ -299,7 +309,7 @@ export class Pollable {
   }
 
   /**
-   * Deregisters, then closes the fd exactly once, then wakes every parked fiber
+   * Deregisters and closes the fd exactly once, then wakes every parked fiber
    * with SocketClosed. Every syscall path checks `closed` first, so the fd number
    * is never touched again, whoever the kernel hands it to next.
    */
@@ -307,10 +317,9 @@ export class Pollable {
     if (this.closed) return
     this.closed = true
     this.poller.hooks.closed()
-    this.poller.forget(this)
-    addon.close(this.fd)
-    this.input.wake(true)
-    this.output.wake(true)
+    this.poller.release(this)
+    this.input.wake(errno.CLOSED)
+    this.output.wake(errno.CLOSED)
   }
 }
 
@@ -324,7 +333,15 @@ export class Poller {
   private parked = 0
   /** Shutting down: no fd is taken any more (a fiber woken by the shutdown may try to open one). */
   private closing = false
-  private closed = false
+  /**
+   * The errno with which the epoll fd failed (closed or replaced behind our
+   * back), 0 while it works. A failed poller parks no fiber and takes no fd;
+   * the fds it has stay open until their owners close them.
+   */
+  failure = 0
+  /** Told once, when the poller fails: the line logs it. */
+  onFailure: (code: number) => void = () => {}
+  private checker: ReturnType<typeof setInterval> | undefined = undefined
 
   /** Opens a poller on this thread's event loop, or returns the negative errno. */
   static open(edgeTriggered: boolean, hooks: Hooks): Poller | number {
@@ -350,6 +367,7 @@ export class Poller {
   }
 
   private readonly onEvents = (count: number): void => {
+    if (count < 0) return this.fail(count)
     const batch = this.batch
     for (let i = 0; i < count; i++) {
       const pollable = this.byToken.get(batch[2 * i]!)
@@ -363,9 +381,9 @@ export class Poller {
    * is closed at once and the negative errno (or CLOSED) returned.
    */
   register(fd: number, syscall: string): Pollable | number {
-    if (this.closing) {
+    if (this.closing || this.failure !== 0) {
       addon.close(fd)
-      return errno.CLOSED
+      return this.closing ? errno.CLOSED : this.failure
     }
     let token = this.nextToken
     while (this.byToken.has(token)) token = token === 0x7fffffff ? 1 : token + 1
@@ -373,7 +391,10 @@ export class Poller {
     const rc = addon.pollerAdd(this.handle, fd, token)
     if (rc < 0) {
       addon.close(fd)
-      return rc
+      // The epoll fd itself may be what failed; then it is the poller's error.
+      const check = addon.pollerCheck(this.handle)
+      if (check < 0) this.fail(check)
+      return check < 0 ? check : rc
     }
     const pollable = new Pollable(this, fd, token, syscall)
     this.byToken.set(token, pollable)
@@ -381,10 +402,10 @@ export class Poller {
     return pollable
   }
 
-  forget(pollable: Pollable): void {
-    if (this.byToken.delete(pollable.token) && !this.closed) {
-      addon.pollerDel(this.handle, pollable.fd)
-    }
+  /** Deregisters and closes a Pollable's fd (once: `Pollable.close` guards it). */
+  release(pollable: Pollable): void {
+    this.byToken.delete(pollable.token)
+    addon.pollerDel(this.handle, pollable.fd)
   }
 
   park(pollable: Pollable): void {
@@ -393,8 +414,44 @@ export class Poller {
     } else {
       this.batch[PARKED_COUNT] = this.parked + 1
       if (this.parked === 0 && this.batch[IN_CALLBACK] === 0) addon.pollerRef(this.handle, true)
+      if (this.checker === undefined) this.startChecker()
     }
     this.parked++
+  }
+
+  /**
+   * A closed epoll fd raises no event: without a check, fibers parked on a
+   * poller whose fd was closed behind its back would wait forever. The check
+   * runs while fibers are parked and stops itself once none is.
+   */
+  private startChecker(): void {
+    this.checker = setInterval(() => {
+      if (this.parked === 0 || this.closing) return this.stopChecker()
+      const rc = addon.pollerCheck(this.handle)
+      if (rc < 0) this.fail(rc)
+    }, CHECK_MILLIS)
+    this.checker.unref()
+  }
+
+  private stopChecker(): void {
+    clearInterval(this.checker)
+    this.checker = undefined
+  }
+
+  /**
+   * The epoll fd is no longer ours: every parked fiber fails with the errno,
+   * and so does every later park and registration. The native side has stopped
+   * watching and will never close that number.
+   */
+  private fail(code: number): void {
+    if (this.failure !== 0 || this.closing) return
+    this.failure = code
+    this.stopChecker()
+    for (const pollable of [...this.byToken.values()]) {
+      pollable.input.wake(code)
+      pollable.output.wake(code)
+    }
+    this.onFailure(code)
   }
 
   unpark(): void {
@@ -420,8 +477,8 @@ export class Poller {
   shutdown(): void {
     if (this.closing) return
     this.closing = true
+    this.stopChecker()
     for (const pollable of [...this.byToken.values()]) pollable.close()
-    this.closed = true
     addon.pollerClose(this.handle)
   }
 }

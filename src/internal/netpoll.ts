@@ -21,23 +21,25 @@ export const currentOwner = (): core.poller.Owner => core.poller.ownerOf(runtime
 /**
  * Parks the running fiber until the direction's next readiness edge (or until
  * its lock is free), then runs `retry` in it; a close wakes it with
- * SocketClosed. Effect 4 runs a resumed fiber inside `resume`: the core hands
+ * SocketClosed, a failed poller with a SystemError naming the errno. Effect 4 runs a resumed fiber inside `resume`: the core hands
  * the wake-ups out only once its lists are consistent.
  */
 const wait = <A, E>(
   direction: Direction,
   retry: Effect.Effect<A, E>,
   forReadiness: boolean
-): Effect.Effect<A, E | NetError.SocketClosed> =>
-  runtime.async<A, E | NetError.SocketClosed>((resume) => {
-    const rc = direction.park(
-      currentOwner,
-      (closed) => resume(closed ? Effect.fail(errors.closed(direction.syscall)) : retry),
-      forReadiness
-    )
+): Effect.Effect<A, E | NetError.NetError> =>
+  runtime.async<A, E | NetError.NetError>((resume) => {
+    const rc = direction.park(currentOwner, (code) => resume(code === 0 ? retry : failed(direction, code)), forReadiness)
     if (rc === core.poller.NOW) resume(retry)
-    else if (rc === core.errno.CLOSED) resume(Effect.fail(errors.closed(direction.syscall)))
+    else if (rc !== core.poller.PARKED) resume(failed(direction, rc))
   })
+
+/** A wait that ends in an error: the handle's close, or the poller's own failure. */
+const failed = (direction: Direction, code: number): Effect.Effect<never, NetError.NetError> =>
+  Effect.fail(
+    code === core.errno.CLOSED ? errors.closed(direction.syscall) : errors.fromCode(code, core.poller.FAILED_SYSCALL)
+  )
 
 export const waitReady = <A, E>(direction: Direction, retry: Effect.Effect<A, E>) => wait(direction, retry, true)
 
@@ -46,15 +48,31 @@ export const waitTurn = <A, E>(direction: Direction, retry: Effect.Effect<A, E>)
 /** Closes a Pollable (idempotent), as an effect. */
 export const close = (pollable: Pollable): Effect.Effect<void> => Effect.sync(() => pollable.close())
 
-/** A poller for the layer's lifetime; its release closes every fd it still owns. */
+/**
+ * A poller for the layer's lifetime; its release closes every fd it still owns.
+ * A failure of the poller itself is logged from a fiber of the layer's scope,
+ * so it reaches the program's logger.
+ */
 export const acquire = (edgeTriggered: boolean): Effect.Effect<Poller, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.suspend(() => {
-      const poller = core.poller.Poller.open(edgeTriggered, metrics.hooks)
-      return typeof poller === "number" ? Effect.die(errors.fromCode(poller, "poller_open")) : Effect.succeed(poller)
-    }),
-    (poller) => Effect.sync(() => poller.shutdown())
-  )
+  Effect.gen(function*() {
+    const poller = yield* Effect.acquireRelease(
+      Effect.suspend(() => {
+        const poller = core.poller.Poller.open(edgeTriggered, metrics.hooks)
+        return typeof poller === "number" ? Effect.die(errors.fromCode(poller, "poller_open")) : Effect.succeed(poller)
+      }),
+      (poller) => Effect.sync(() => poller.shutdown())
+    )
+    const failed = runtime.async<NetError.NetError>((resume) => {
+      poller.onFailure = (code) => resume(Effect.succeed(errors.fromCode(code, core.poller.FAILED_SYSCALL)))
+    })
+    const scope = yield* Effect.scope
+    yield* Effect.forkIn(
+      Effect.flatMap(failed, (error) =>
+        Effect.logError("Netpoll: the poller failed; its parked fibers fail and it parks no more", error)),
+      scope
+    )
+    return poller
+  })
 
 /** Every Netpoll service is a Poller: the layers above are its only constructors. */
 export const fromService = (service: Netpoll.Netpoll.Service): Poller => service as Poller

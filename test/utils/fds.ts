@@ -4,6 +4,19 @@ import * as fs from "node:fs"
 /** Open file descriptors of this process, from /proc/self/fd. */
 export const openFds = (): number => fs.readdirSync("/proc/self/fd").length
 
+/** What each open fd is (its /proc/self/fd link, e.g. "socket:[12345]"), by number. */
+export const fdTargets = (): Map<number, string> => {
+  const targets = new Map<number, string>()
+  for (const name of fs.readdirSync("/proc/self/fd")) {
+    try {
+      targets.set(Number(name), fs.readlinkSync(`/proc/self/fd/${name}`))
+    } catch {
+      // Closed between the listing and the link: not open.
+    }
+  }
+  return targets
+}
+
 /** Whether fd is open in this process. */
 export const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`)
 

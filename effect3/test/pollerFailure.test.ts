@@ -1,0 +1,1 @@
+../../test/pollerFailure.test.ts
