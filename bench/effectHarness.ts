@@ -3,7 +3,8 @@
  * (effect3/bench/effectHarness.ts links here and is compiled against Effect 3). On the server:
  * counting finished connections and bytes, timing the CPU window from
  * listening to the last connection's end, and the idle memory figures. On the
- * client: the round-trip scenarios around each library's own ping-pong.
+ * client: the round-trip scenarios around each library's own ping-pong, and
+ * pipeline's batches around each library's own send and receive.
  */
 import type * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -18,6 +19,8 @@ export interface Tally {
   readonly finishOne: Effect.Effect<void>
   /** Adds `n` bytes received; returns the total so far. */
   readonly count: (n: number) => number
+  /** Adds one command checked and answered (pipeline). */
+  readonly countCommand: () => void
   /** Fails the measurement with a handler's cause. */
   readonly fail: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
 }
@@ -38,9 +41,13 @@ export const runServer = (
     const expected = expectedConnections(scenario, params)
     let finished = 0
     let bytes = 0
+    let commands = 0
     const tally: Tally = {
       finishOne: Effect.suspend(() => ++finished === expected ? Deferred.succeed(done, undefined) : Effect.void),
       count: (n) => bytes += n,
+      countCommand: () => {
+        commands++
+      },
       fail: (cause) => Deferred.failCause(done, cause)
     }
     const baseline = memorySnapshot()
@@ -48,6 +55,7 @@ export const runServer = (
     listening(yield* start(tally))
     yield* Deferred.await(done)
     const { cpu } = window.stop()
+    if (scenario === "pipeline") return { cpu, connections: finished, bytes, commands }
     if (scenario !== "idle") return { cpu, connections: finished, bytes }
     yield* Effect.sleep(IDLE_SETTLE_MILLIS)
     const after = memorySnapshot()
@@ -75,6 +83,27 @@ export const roundTrips = <C, E, R>(
       discard: true
     })
     return { ...window.stop(), operations: connections * rounds }
+  })
+
+/**
+ * `pipeline`: on one connection, `pipelineBatches` times, `send` a batch of
+ * commands, then `receive` the batch's replies (checking each one); timed from
+ * after connecting to the last batch's last reply.
+ */
+export const pipelineBatches = <C, E, R>(
+  params: Params,
+  open: Effect.Effect<C, E, R>,
+  send: (connection: C) => Effect.Effect<void, E, R>,
+  receive: (connection: C, replies: number) => Effect.Effect<void, E, R>
+): Effect.Effect<ClientReport, E, R> =>
+  Effect.gen(function*() {
+    const connection = yield* open
+    const window = startWindow()
+    for (let batch = 0; batch < params.pipelineBatches; batch++) {
+      yield* send(connection)
+      yield* receive(connection, params.pipelineCommands)
+    }
+    return { ...window.stop(), operations: params.pipelineBatches * params.pipelineCommands }
   })
 
 /**

@@ -8,7 +8,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const scenarios = ["pingpong", "bulk", "many", "idle", "accept"] as const
+export const scenarios = ["pingpong", "bulk", "many", "idle", "accept", "pipeline"] as const
 export type Scenario = (typeof scenarios)[number]
 
 /**
@@ -40,6 +40,27 @@ export const nodeSocketOf: Partial<Record<ImplementationName, ImplementationName
   "effect-netpoll": "nodesocket",
   "effect-netpoll/effect3": "nodesocket/effect3"
 }
+
+/**
+ * The client variants measured as rows of their own, by scenario and implementation, in the order
+ * they run; an implementation without any is one row. The first variant of `net` is the row the
+ * others' `vs net` divides by. The server is the same for every variant of an implementation.
+ *
+ * pipeline: `net` writes a batch's commands between `socket.cork()` and `socket.uncork()`, or
+ * without; effect-netpoll sends them with one `writeAllVectored`, with `BufWriter.writeAll`s and a
+ * `flush`, or with one `TcpStream.writeAll` each.
+ */
+export const variants: Partial<Record<Scenario, Partial<Record<ImplementationName, ReadonlyArray<string>>>>> = {
+  pipeline: {
+    net: ["cork", "nocork"],
+    "effect-netpoll": ["writeAllVectored", "BufWriter", "writeAll"],
+    "effect-netpoll/effect3": ["writeAllVectored", "BufWriter", "writeAll"]
+  }
+}
+
+/** The variants of `implementation` in `scenario`: `[undefined]` for one plain row. */
+export const variantsOf = (scenario: Scenario, implementation: ImplementationName): ReadonlyArray<string | undefined> =>
+  variants[scenario]?.[implementation] ?? [undefined]
 
 /** Which copies of the libraries a worker loaded: package name, version and directory. */
 export interface LoadedPackage {
@@ -115,6 +136,8 @@ export interface Params {
   readonly idleConnections: number
   readonly acceptConnections: number
   readonly acceptConcurrency: number // accept: connections in flight at once
+  readonly pipelineBatches: number // pipeline: batches on one connection
+  readonly pipelineCommands: number // pipeline: commands per batch, all sent before any reply is read
 }
 
 export const MESSAGE_BYTES = 64
@@ -124,6 +147,7 @@ export const expectedConnections = (scenario: Scenario, params: Params): number 
   switch (scenario) {
     case "pingpong":
     case "bulk":
+    case "pipeline":
       return 1
     case "many":
       return params.manyConnections
@@ -147,6 +171,8 @@ export const operations = (scenario: Scenario, params: Params): number => {
       return params.idleConnections
     case "accept":
       return params.acceptConnections
+    case "pipeline":
+      return params.pipelineBatches * params.pipelineCommands
   }
 }
 
@@ -163,6 +189,7 @@ export interface ServerReport {
   readonly cpu: Cpu
   readonly connections: number // connections the server served to the end
   readonly bytes: number // bytes the server read (bulk)
+  readonly commands?: number // commands the server checked and answered (pipeline)
   readonly memory?: {
     readonly rssBefore: number
     readonly rssAfter: number
@@ -184,8 +211,16 @@ export interface Implementation {
   readonly loaded?: Loaded
   /** Listens on 127.0.0.1:0, reports the port, serves the scenario's expected load, then closes. */
   readonly serve: (scenario: Scenario, params: Params, listening: (port: number) => void) => Promise<ServerReport>
-  /** Runs the client side of a scenario (all but `idle`, whose client is plain `net` for everyone). */
-  readonly client: (scenario: Exclude<Scenario, "idle">, params: Params, port: number) => Promise<ClientReport>
+  /**
+   * Runs the client side of a scenario (all but `idle`, whose client is plain `net` for everyone),
+   * as `variant` (one of `variantsOf`; undefined when the implementation has none).
+   */
+  readonly client: (
+    scenario: Exclude<Scenario, "idle">,
+    params: Params,
+    port: number,
+    variant?: string
+  ) => Promise<ClientReport>
 }
 
 export type Request =
@@ -196,6 +231,7 @@ export type Request =
     readonly scenario: Exclude<Scenario, "idle">
     readonly params: Params
     readonly port: number
+    readonly variant?: string
   }
   | { readonly kind: "hold"; readonly id: number; readonly port: number; readonly connections: number }
   | { readonly kind: "release"; readonly id: number }
@@ -292,4 +328,57 @@ export const holdIdle = async (port: number, connections: number) => {
       for (const socket of sockets) socket.destroy()
     }
   }
+}
+
+/**
+ * pipeline's commands, `GET key:NNNNNN\r\n` (16 bytes) with NNNNNN = 0..count-1: the same
+ * `count` buffers are sent in every batch.
+ */
+export const pipelineCommands = (count: number): Array<Uint8Array> =>
+  Array.from({ length: count }, (_, i) => new TextEncoder().encode(`GET key:${String(i).padStart(6, "0")}\r\n`))
+
+/** The server's reply to every command, and its text without the line end. */
+export const PIPELINE_REPLY = "+OK\r\n"
+export const PIPELINE_REPLY_LINE = "+OK"
+
+/** Whether a line (without its line end) is one of `pipelineCommands`. */
+export const isCommand = (line: string): boolean => line.length === 14 && line.startsWith("GET key:")
+
+/**
+ * Lines out of chunks, as a server on chunk callbacks splits them: each complete line, without
+ * its LF or CRLF, decoded; a line split over chunks is carried to the next.
+ */
+export class LineSplitter {
+  private partial: Buffer | undefined = undefined
+
+  /** Calls `onLine` with each line `chunk` completes; returns how many. */
+  push(chunk: Uint8Array, onLine: (line: string) => void): number {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    let start = 0
+    let lines = 0
+    for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, start)) {
+      let line = bytes.subarray(start, nl)
+      if (this.partial !== undefined) {
+        line = Buffer.concat([this.partial, line])
+        this.partial = undefined
+      }
+      const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length
+      onLine(line.toString("utf8", 0, end))
+      lines++
+      start = nl + 1
+    }
+    if (start < bytes.length) {
+      const rest = bytes.subarray(start)
+      // Copied: the chunk's memory may be reused once the callback returns.
+      this.partial = this.partial === undefined ? Buffer.from(rest) : Buffer.concat([this.partial, rest])
+    }
+    return lines
+  }
+}
+
+/** How many LFs `chunk` holds: a client counting replies. */
+export const countLines = (chunk: Uint8Array): number => {
+  let n = 0
+  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++
+  return n
 }

@@ -3,12 +3,14 @@
  * spreads, ratios and CPU costs.
  */
 import type { ClientReport, ImplementationName, Params, Scenario, ServerReport } from "./protocol.js"
-import { nodeSocketOf, operations } from "./protocol.js"
+import { nodeSocketOf, operations, variantsOf } from "./protocol.js"
 
 export type Sample =
   & {
     readonly scenario: Scenario
     readonly implementation: ImplementationName
+    /** The client variant, for the implementations a scenario measures in several (see `variants`). */
+    readonly variant?: string
     readonly repetition: number
     /** Wall time of the whole measurement, worker start-up included. */
     readonly wallSeconds: number
@@ -45,6 +47,8 @@ export const metric = (scenario: Scenario, params: Params): Metric => {
         cpuUnit: "s/GB",
         cpu: (c) => cpuMicros(c) / 1e6 / (ops / 1e9)
       }
+    case "pipeline":
+      return { unit: "commands/s", value: (s) => ops / seconds(s), cpuUnit: "µs/command", cpu: (c) => cpuMicros(c) / ops }
     case "accept":
       return { unit: "connections/s", value: (s) => ops / seconds(s), cpuUnit: "µs/connection", cpu: (c) => cpuMicros(c) / ops }
     case "idle":
@@ -77,16 +81,26 @@ export const table = (
   labels: Partial<Record<ImplementationName, string>> = {}
 ): string => {
   const m = metric(scenario, params)
-  const okSamples = (impl: ImplementationName) =>
-    samples.filter((s): s is Measured => s.implementation === impl && s.ok)
-  const medianOf = (impl: ImplementationName) => {
-    const ok = okSamples(impl)
+  /** One row per implementation and client variant; a reference row is an implementation's first. */
+  interface Row {
+    readonly implementation: ImplementationName
+    readonly variant: string | undefined
+  }
+  const rows: ReadonlyArray<Row> = implementations.flatMap((implementation) =>
+    variantsOf(scenario, implementation).map((variant) => ({ implementation, variant }))
+  )
+  const isRow = (row: Row) => (s: Sample) => s.implementation === row.implementation && s.variant === row.variant
+  const okSamples = (row: Row) => samples.filter((s): s is Measured => isRow(row)(s) && s.ok)
+  const medianOf = (row: Row) => {
+    const ok = okSamples(row)
     return ok.length > 0 ? median(ok.map(m.value)) : undefined
   }
-  const ratio = (impl: ImplementationName, reference: ImplementationName | undefined) => {
-    if (reference === undefined || reference === impl || !implementations.includes(reference)) return "–"
-    const a = medianOf(impl)
-    const b = medianOf(reference)
+  const ratio = (row: Row, reference: ImplementationName | undefined) => {
+    if (reference === undefined || !implementations.includes(reference)) return "–"
+    const referenceRow = { implementation: reference, variant: variantsOf(scenario, reference)[0] }
+    if (row.implementation === referenceRow.implementation && row.variant === referenceRow.variant) return "–"
+    const a = medianOf(row)
+    const b = medianOf(referenceRow)
     return a === undefined || b === undefined ? "–" : `${(a / b).toFixed(2)}×`
   }
   const header = [
@@ -97,18 +111,20 @@ export const table = (
     ...(m.cpu ? [`client CPU ${m.cpuUnit}`, `server CPU ${m.cpuUnit}`] : []),
     ...(m.extra ? [`${m.extra.name}, median (min–max)`] : [])
   ]
-  const rows = implementations.map((impl) => {
-    const ok = okSamples(impl)
-    const failures = samples.filter((s): s is Extract<Sample, { ok: false }> => s.implementation === impl && !s.ok)
+  const cells = rows.map((row) => {
+    const ok = okSamples(row)
+    const failures = samples.filter((s): s is Extract<Sample, { ok: false }> => isRow(row)(s) && !s.ok)
     const failed = failures.length > 0 ? ` — ${failures.length} failed: ${failures[0]!.error}` : ""
+    const base = labels[row.implementation] ?? row.implementation
+    const label = row.variant === undefined ? base : `${base}, ${row.variant}`
     if (ok.length === 0) {
-      return [labels[impl] ?? impl, `failed: ${failures[0]?.error ?? "no samples"}`, ...header.slice(2).map(() => "–")]
+      return [label, `failed: ${failures[0]?.error ?? "no samples"}`, ...header.slice(2).map(() => "–")]
     }
     return [
-      labels[impl] ?? impl,
+      label,
       spread(ok.map(m.value)) + failed,
-      ratio(impl, "net"),
-      ratio(impl, nodeSocketOf[impl]),
+      ratio(row, "net"),
+      ratio(row, nodeSocketOf[row.implementation]),
       ...(m.cpu ? [fmt(median(ok.map((s) => m.cpu!(s.client!.cpu)))), fmt(median(ok.map((s) => m.cpu!(s.server.cpu))))] : []),
       ...(m.extra ? [spread(ok.map(m.extra.value))] : [])
     ]
@@ -118,6 +134,6 @@ export const table = (
     "",
     `| ${header.join(" | ")} |`,
     `|${header.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`)
+    ...cells.map((r) => `| ${r.join(" | ")} |`)
   ].join("\n")
 }

@@ -14,7 +14,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { ClientReport, ImplementationName, Loaded, Params, Scenario, ServerReport } from "./protocol.js"
-import { expectedConnections, implementations, operations, scenarios } from "./protocol.js"
+import { expectedConnections, implementations, operations, scenarios, variantsOf } from "./protocol.js"
 import { fmt, metric, type Sample, table } from "./report.js"
 import { Pool, withTimeout } from "./workers.js"
 
@@ -30,7 +30,9 @@ const full: Params = {
   manyRoundTrips: 100,
   idleConnections: 10_000,
   acceptConnections: 5_000,
-  acceptConcurrency: 16
+  acceptConcurrency: 16,
+  pipelineBatches: 200,
+  pipelineCommands: 1_000
 }
 /** Five implementations, three repetitions: under three minutes, build included, on two cores. */
 const quick: Params = {
@@ -40,7 +42,8 @@ const quick: Params = {
   manyConnections: 100,
   manyRoundTrips: 25,
   idleConnections: 1_000,
-  acceptConnections: 300
+  acceptConnections: 300,
+  pipelineBatches: 50
 }
 
 // ---- options
@@ -88,7 +91,7 @@ const pool = new Pool((implementation, hello) => {
 })
 let nextId = 0
 
-const runOnce = async (scenario: Scenario, implementation: ImplementationName) => {
+const runOnce = async (scenario: Scenario, implementation: ImplementationName, variant: string | undefined) => {
   const id = nextId++
   if (scenario === "idle") {
     // A fresh server, so that its baseline is not what earlier scenarios left behind.
@@ -112,7 +115,7 @@ const runOnce = async (scenario: Scenario, implementation: ImplementationName) =
   const client = await pool.get(implementation, "client")
   server.worker.send({ kind: "serve", id, scenario, params })
   const { port } = await server.worker.next("listening", id)
-  client.worker.send({ kind: "client", id, scenario, params, port })
+  client.worker.send({ kind: "client", id, scenario, params, port, ...(variant === undefined ? {} : { variant }) })
   const [done, served] = await Promise.all([client.worker.next("done", id), server.worker.next("served", id)])
   return { client: done.report, server: served.report }
 }
@@ -127,16 +130,31 @@ const verify = (scenario: Scenario, result: { client?: ClientReport; server: Ser
     throw new Error(`server read ${result.server.bytes} bytes, expected ${params.bulkBytes}`)
   }
   const completed = operations(scenario, params)
+  if (scenario === "pipeline" && result.server.commands !== completed) {
+    throw new Error(`server answered ${result.server.commands} commands, expected ${completed}`)
+  }
   if (result.client && result.client.operations !== completed) {
     throw new Error(`client completed ${result.client.operations} operations, expected ${completed}`)
   }
 }
 
-const measure = async (scenario: Scenario, implementation: ImplementationName, repetition: number): Promise<Sample> => {
+const measure = async (
+  scenario: Scenario,
+  implementation: ImplementationName,
+  variant: string | undefined,
+  repetition: number
+): Promise<Sample> => {
   const t0 = Date.now()
-  const where = () => ({ scenario, implementation, repetition, wallSeconds: (Date.now() - t0) / 1000 })
+  const where = () => ({
+    scenario,
+    implementation,
+    ...(variant === undefined ? {} : { variant }),
+    repetition,
+    wallSeconds: (Date.now() - t0) / 1000
+  })
+  const name = `${scenario}/${implementation}${variant === undefined ? "" : ` ${variant}`}`
   try {
-    const result = await withTimeout(runOnce(scenario, implementation), measurementTimeoutMs, `${scenario}/${implementation}`)
+    const result = await withTimeout(runOnce(scenario, implementation, variant), measurementTimeoutMs, name)
     verify(scenario, result)
     return { ...where(), ok: true, ...result }
   } catch (error) {
@@ -162,13 +180,14 @@ try {
   for (const scenario of selectedScenarios) {
     for (let repetition = 1; repetition <= repetitions; repetition++) {
       for (const implementation of selectedImplementations) {
-        const sample = await measure(scenario, implementation, repetition)
-        samples.push(sample)
-        const { unit, value } = metric(scenario, params)
-        const shown = sample.ok ? `${fmt(value(sample))} ${unit}` : `FAILED: ${sample.error}`
-        process.stderr.write(
-          `  ${scenario} ${implementation} #${repetition}: ${shown} (${sample.wallSeconds.toFixed(1)} s)\n`
-        )
+        for (const variant of variantsOf(scenario, implementation)) {
+          const sample = await measure(scenario, implementation, variant, repetition)
+          samples.push(sample)
+          const { unit, value } = metric(scenario, params)
+          const shown = sample.ok ? `${fmt(value(sample))} ${unit}` : `FAILED: ${sample.error}`
+          const row = variant === undefined ? implementation : `${implementation} ${variant}`
+          process.stderr.write(`  ${scenario} ${row} #${repetition}: ${shown} (${sample.wallSeconds.toFixed(1)} s)\n`)
+        }
       }
     }
   }
@@ -196,7 +215,10 @@ const results = {
     "effect-netpoll": "Effect 4: effect-netpoll TcpStream.connect client <-> TcpListener.serve server",
     "nodesocket/effect3": "Effect 3: @effect/platform-node 0.x NodeSocket.makeNet client <-> NodeSocketServer.make server",
     "effect-netpoll/effect3": "Effect 3: effect-netpoll/effect3 TcpStream.connect client <-> TcpListener.serve server",
-    idleClient: "one process of plain net sockets for every server"
+    idleClient: "one process of plain net sockets for every server",
+    pipelineVariants: "net cork/nocork: cork()+writes+uncork() or writes alone; effect-netpoll " +
+      "writeAllVectored/BufWriter/writeAll: one writeAllVectored per batch, BufWriter.writeAll per command " +
+      "and one flush, one writeAll per command"
   },
   loaded: Object.fromEntries(loaded),
   durationSeconds: (Date.now() - started) / 1000,

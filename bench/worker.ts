@@ -54,7 +54,7 @@ const handle = async (implementation: Implementation, request: Request): Promise
       return send({ kind: "served", id: request.id, report })
     }
     case "client": {
-      const report = await implementation.client(request.scenario, request.params, request.port)
+      const report = await implementation.client(request.scenario, request.params, request.port, request.variant)
       return send({ kind: "done", id: request.id, report })
     }
     case "hold": {

@@ -22,6 +22,7 @@ type Tag =
   | "InvalidAddress"
   | "SocketClosed"
   | "UnexpectedEof"
+  | "LimitExceeded"
   | "SystemError"
 
 describe("NetError", () => {
@@ -40,6 +41,7 @@ describe("NetError", () => {
       | NetError.InvalidAddress
       | NetError.SocketClosed
       | NetError.UnexpectedEof
+      | NetError.LimitExceeded
       | NetError.SystemError
     >()
     expect<NetError.NetError["_tag"]>().type.toBe<Tag>()
@@ -197,6 +199,7 @@ describe("Effect.catchTag on a NetError", () => {
         },
         SocketClosed: zero,
         UnexpectedEof: (e) => Effect.succeed(e.bytesRead),
+        LimitExceeded: zero,
         SystemError: zero
       })
     )

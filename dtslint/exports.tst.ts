@@ -23,7 +23,9 @@ describe("package exports", () => {
     expect(Package.Netpoll).type.toBe(Netpoll)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
-    expect<keyof typeof Package>().type.toBe<"NetError" | "Netpoll" | "TcpListener" | "TcpStream">()
+    expect<keyof typeof Package>().type.toBe<
+      "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream"
+    >()
   })
 
   it("the published declarations keep the public types", () => {
@@ -54,6 +56,7 @@ describe("package exports", () => {
       | "InvalidAddress"
       | "SocketClosed"
       | "UnexpectedEof"
+      | "LimitExceeded"
       | "SystemError"
     >()
   })

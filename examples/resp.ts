@@ -1,10 +1,11 @@
 /**
  * RESP2, the Redis protocol, as the redis-ping example speaks it: commands are
- * encoded as arrays of bulk strings; replies are decoded from whatever bytes
- * have arrived so far, so a reply split across reads simply waits for more.
- * Both lines' redis-ping examples use this file (effect3/examples links to it).
+ * encoded as arrays of bulk strings and sent through a BufWriter; replies are
+ * read from a BufReader, a line at a time, so a reply split across reads, or
+ * several replies in one, need no handling here. Both lines' redis-ping
+ * examples use this file (effect3/examples links to it).
  */
-import { Data } from "effect"
+import { Data, Effect, Option } from "effect"
 
 /** An error reply (`-ERR ...`): the server refused a command. */
 export class RedisError extends Data.TaggedError("RedisError")<{ readonly message: string }> {}
@@ -19,12 +20,6 @@ export class ProtocolError extends Data.TaggedError("ProtocolError")<{ readonly 
  * elements, where an error reply stays a value (a failed command inside EXEC).
  */
 export type Reply = string | bigint | Uint8Array | null | ReadonlyArray<Reply | RedisError>
-
-/** A reply and the offset just past it. */
-export interface Decoded<A> {
-  readonly value: A
-  readonly end: number
-}
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -50,76 +45,93 @@ export const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out
 }
 
+/**
+ * What the decoder reads from: a BufReader (of either Effect line, which is
+ * why it is named by shape here).
+ */
+export interface Reader<E> {
+  readonly readLine: () => Effect.Effect<Option.Option<string>, E>
+  readonly readExact: (buf: Uint8Array) => Effect.Effect<void, E>
+}
+
+/** What commands are written to: a BufWriter. */
+export interface Writer<E> {
+  readonly writeAll: (buf: Uint8Array) => Effect.Effect<void, E>
+  readonly flush: Effect.Effect<void, E>
+}
+
+const integer = (text: string): Effect.Effect<bigint, ProtocolError> =>
+  /^-?\d+$/.test(text)
+    ? Effect.succeed(BigInt(text))
+    : Effect.fail(new ProtocolError({ message: `not an integer: ${JSON.stringify(text)}` }))
+
+/** A length prefix: -1 (null) or a non-negative length that fits in memory. */
+const length = (text: string): Effect.Effect<number, ProtocolError> =>
+  Effect.flatMap(integer(text), (n) =>
+    n < -1n || n > 512n * 1024n * 1024n
+      ? Effect.fail(new ProtocolError({ message: `bad length ${text}` }))
+      : Effect.succeed(Number(n)))
+
 const CR = 13
 const LF = 10
 
-/** The line starting at `start` up to its CRLF, or undefined while the CRLF has not arrived. */
-const line = (buf: Uint8Array, start: number): Decoded<string> | undefined => {
-  const cr = buf.indexOf(CR, start)
-  if (cr < 0 || cr + 1 >= buf.length) return undefined
-  if (buf[cr + 1] !== LF) throw new ProtocolError({ message: `a CR without LF at offset ${cr}` })
-  return { value: decoder.decode(buf.subarray(start, cr)), end: cr + 2 }
-}
-
-const integer = (text: string): bigint => {
-  if (!/^-?\d+$/.test(text)) throw new ProtocolError({ message: `not an integer: ${JSON.stringify(text)}` })
-  return BigInt(text)
-}
-
-/** A length prefix: -1 (null) or a non-negative length that fits in memory. */
-const length = (text: string): number => {
-  const n = Number(integer(text))
-  if (n < -1 || n > 512 * 1024 * 1024) throw new ProtocolError({ message: `bad length ${text}` })
-  return n
-}
-
-const decodeValue = (buf: Uint8Array, start: number): Decoded<Reply | RedisError> | undefined => {
-  if (start >= buf.length) return undefined
-  const header = line(buf, start + 1)
-  if (header === undefined) return undefined
-  switch (buf[start]) {
-    case 0x2b: // '+'
-      return header
-    case 0x2d: // '-'
-      return { value: new RedisError({ message: header.value }), end: header.end }
-    case 0x3a: // ':'
-      return { value: integer(header.value), end: header.end }
-    case 0x24: { // '$'
-      const n = length(header.value)
-      if (n === -1) return { value: null, end: header.end }
-      // Wait for the payload and its CRLF before copying anything.
-      if (header.end + n + 2 > buf.length) return undefined
-      if (buf[header.end + n] !== CR || buf[header.end + n + 1] !== LF) {
-        throw new ProtocolError({ message: `bulk string of ${n} bytes not followed by CRLF` })
+/**
+ * The next reply, read with the reader's `readLine` (each header line, at
+ * most the reader's capacity) and `readExact` (a bulk string's bytes and their CRLF). An
+ * error reply inside an array stays a value; the caller decides what a
+ * top-level one means.
+ */
+export const readReply = <E>(reader: Reader<E>): Effect.Effect<Reply | RedisError, E | ProtocolError> =>
+  Effect.gen(function*() {
+    const next = yield* reader.readLine()
+    if (Option.isNone(next)) return yield* Effect.fail(new ProtocolError({ message: "the server closed the connection" }))
+    const header = next.value.slice(1)
+    switch (next.value[0]) {
+      case "+":
+        return header
+      case "-":
+        return new RedisError({ message: header })
+      case ":":
+        return yield* integer(header)
+      case "$": {
+        const n = yield* length(header)
+        if (n === -1) return null
+        const payload = new Uint8Array(n + 2)
+        yield* reader.readExact(payload)
+        if (payload[n] !== CR || payload[n + 1] !== LF) {
+          return yield* Effect.fail(new ProtocolError({ message: `bulk string of ${n} bytes not followed by CRLF` }))
+        }
+        return payload.subarray(0, n)
       }
-      return { value: buf.slice(header.end, header.end + n), end: header.end + n + 2 }
-    }
-    case 0x2a: { // '*'
-      const n = length(header.value)
-      if (n === -1) return { value: null, end: header.end }
-      const elements: Array<Reply | RedisError> = []
-      let end = header.end
-      for (let i = 0; i < n; i++) {
-        const element = decodeValue(buf, end)
-        if (element === undefined) return undefined
-        elements.push(element.value)
-        end = element.end
+      case "*": {
+        const n = yield* length(header)
+        if (n === -1) return null
+        const elements: Array<Reply | RedisError> = []
+        for (let i = 0; i < n; i++) elements.push(yield* readReply(reader))
+        return elements
       }
-      return { value: elements, end }
+      default:
+        return yield* Effect.fail(new ProtocolError({ message: `unknown reply type ${JSON.stringify(next.value[0])}` }))
     }
-    default:
-      throw new ProtocolError({ message: `unknown reply type byte 0x${buf[start]!.toString(16)}` })
-  }
-}
+  })
 
 /**
- * Decodes the reply starting at `start`: undefined while it is incomplete (the
- * caller reads more and tries again from the same offset), a ProtocolError
- * thrown for bytes that are not RESP2. An incomplete array is decoded again
- * from its start on the next try; replies are small enough for that.
+ * A connection's commands and replies: `send` buffers commands in the writer
+ * and flushes them with one write (a pipeline when there are several); each
+ * `readReply` takes the next reply in order, an error reply as a RedisError
+ * failure.
  */
-export const decodeReply = (buf: Uint8Array, start = 0): Decoded<Reply | RedisError> | undefined =>
-  decodeValue(buf, start)
+export const makeClient = <E>(reader: Reader<E>, writer: Writer<E>) => {
+  const reply = Effect.flatMap(readReply(reader), (value) =>
+    value instanceof RedisError ? Effect.fail(value) : Effect.succeed(value))
+  const send = (commands: ReadonlyArray<ReadonlyArray<string>>) =>
+    Effect.andThen(Effect.forEach(commands, (command) => writer.writeAll(encodeCommand(command)), { discard: true }), writer.flush)
+  return {
+    send,
+    readReply: reply,
+    command: (...args: ReadonlyArray<string>) => Effect.andThen(send([args]), reply)
+  }
+}
 
 /** Formats a reply as redis-cli does, on one line. */
 export const show = (reply: Reply | RedisError): string => {

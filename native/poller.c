@@ -490,15 +490,20 @@ static napi_value js_poller_arm(napi_env env, napi_callback_info info) {
   return np_num(env, uv_poll_start(h, uv_events, fd_ready));
 }
 
+/*
+ * (poller, fd, shared): deregisters fd and closes it. An fd whose file no
+ * other descriptor shares (shared == 0: never dup'ed) skips EPOLL_CTL_DEL:
+ * closing the file's last descriptor removes it from every epoll set.
+ */
 static napi_value js_poller_del(napi_env env, napi_callback_info info) {
   np_poller* p;
   int64_t fd;
-  int32_t unused;
-  if (!poller_fd_args(env, info, 2, &p, &fd, &unused)) return NULL;
+  int32_t shared;
+  if (!poller_fd_args(env, info, 3, &p, &fd, &shared)) return NULL;
   if (!owns(p, fd)) return np_num(env, -ENOENT);
   p->owned[fd] = 0;
 #ifdef __linux__
-  if (p->edge && p->failed == 0) {
+  if (p->edge && p->failed == 0 && shared != 0) {
     struct epoll_event ev; /* ignored, but must be non-NULL before Linux 2.6.9 */
     memset(&ev, 0, sizeof ev);
     epoll_ctl(p->epfd, EPOLL_CTL_DEL, (int)fd, &ev); /* fails only if the fd is already gone */

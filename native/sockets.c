@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef MSG_NOSIGNAL
@@ -262,6 +263,131 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   return np_num(env, r < 0 ? -errno : (int64_t)r);
 }
 
+/* Most buffers one vectored call takes (Linux's IOV_MAX); the rest waits for the next call. */
+#define NP_MAX_IOV 1024
+
+/*
+ * The iovecs of bufs[offset, offset + length), counting bytes across the
+ * array's Uint8Arrays in order; at most NP_MAX_IOV of them. False with an
+ * exception pending: a TypeError for an element that is not a Uint8Array, a
+ * RangeError for a range past the buffers' total.
+ */
+static bool iovecs(napi_env env, napi_value bufs, napi_value off, napi_value len, struct iovec* iov,
+                   int* count) {
+  bool is_array = false;
+  uint32_t n = 0;
+  int64_t skip, want;
+  if (napi_is_array(env, bufs, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, bufs, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "bufs must be an array of Uint8Array");
+    return false;
+  }
+  if (!np_int(env, off, "offset", &skip) || !np_int(env, len, "length", &want)) return false;
+  if (skip < 0 || want < 0) {
+    napi_throw_range_error(env, NULL, "offset/length out of the buffers' range");
+    return false;
+  }
+  int k = 0;
+  for (uint32_t i = 0; i < n && want > 0 && k < NP_MAX_IOV; i++) {
+    napi_value element;
+    bool is_ta = false;
+    napi_typedarray_type type;
+    size_t length;
+    void* base;
+    if (napi_get_element(env, bufs, i, &element) != napi_ok ||
+        napi_is_typedarray(env, element, &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, element, &type, &length, &base, NULL, NULL) != napi_ok ||
+        type != napi_uint8_array) {
+      napi_throw_type_error(env, NULL, "bufs must be an array of Uint8Array");
+      return false;
+    }
+    if ((uint64_t)skip >= length) {
+      skip -= (int64_t)length;
+      continue;
+    }
+    size_t take = length - (size_t)skip;
+    if ((uint64_t)take > (uint64_t)want) take = (size_t)want;
+    iov[k].iov_base = (uint8_t*)base + skip;
+    iov[k].iov_len = take;
+    k++;
+    want -= (int64_t)take;
+    skip = 0;
+  }
+  /* Bytes asked for beyond the buffers: only a caller's mistake (the array is scanned whole). */
+  if (want > 0 && k < NP_MAX_IOV) {
+    napi_throw_range_error(env, NULL, "offset/length out of the buffers' range");
+    return false;
+  }
+  *count = k;
+  return true;
+}
+
+/*
+ * recvmsg into buf[offset, offset + length) and then into all of `spare`: the
+ * count, 0 at end of stream. A count below length + spare.length says the
+ * socket had no more, without a second recv that fails with EAGAIN.
+ */
+static napi_value js_read_ahead(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  uint8_t *data, *extra;
+  size_t n, extra_n;
+  struct iovec iov[2];
+  struct msghdr msg;
+  ssize_t r;
+  if (!np_args(env, info, 5, argv)) return NULL;
+  FD_ARG(0, fd);
+  if (!np_bytes(env, argv[1], argv[2], argv[3], &data, &n)) return NULL;
+  {
+    bool is_ta = false;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* base = NULL;
+    if (napi_is_typedarray(env, argv[4], &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, argv[4], &type, &length, &base, NULL, NULL) != napi_ok ||
+        type != napi_uint8_array) {
+      napi_throw_type_error(env, NULL, "spare must be a Uint8Array");
+      return NULL;
+    }
+    extra = base;
+    extra_n = length;
+  }
+  memset(&msg, 0, sizeof msg);
+  iov[0].iov_base = data;
+  iov[0].iov_len = n;
+  iov[1].iov_base = extra;
+  iov[1].iov_len = extra_n;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = extra_n > 0 ? 2 : 1;
+  do r = recvmsg(fd, &msg, 0);
+  while (r < 0 && errno == EINTR);
+  return np_num(env, r < 0 ? -errno : (int64_t)r);
+}
+
+/* (fd, bufs, offset, length): recvmsg scattering into, or sendmsg gathering from, bufs[offset, offset + length). */
+static napi_value vectored(napi_env env, napi_callback_info info, bool send) {
+  napi_value argv[4];
+  struct iovec iov[NP_MAX_IOV];
+  struct msghdr msg;
+  int count;
+  ssize_t r;
+  if (!np_args(env, info, 4, argv)) return NULL;
+  FD_ARG(0, fd);
+  if (!iovecs(env, argv[1], argv[2], argv[3], iov, &count)) return NULL;
+  if (count == 0) return np_num(env, 0);
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = (size_t)count;
+  do r = send ? sendmsg(fd, &msg, MSG_NOSIGNAL) : recvmsg(fd, &msg, 0);
+  while (r < 0 && errno == EINTR);
+  return np_num(env, r < 0 ? -errno : (int64_t)r);
+}
+
+/* readv's scatter: the count, 0 at end of stream. */
+static napi_value js_readv(napi_env env, napi_callback_info info) { return vectored(env, info, false); }
+
+/* writev's gather, with MSG_NOSIGNAL. */
+static napi_value js_writev(napi_env env, napi_callback_info info) { return vectored(env, info, true); }
+
 static napi_value js_dup(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!np_args(env, info, 1, argv)) return NULL;
@@ -395,6 +521,9 @@ bool np_sockets_init(napi_env env, napi_value exports) {
       {"accept", NULL, js_accept, NULL, NULL, NULL, napi_enumerable, NULL},
       {"read", NULL, js_read, NULL, NULL, NULL, napi_enumerable, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readv", NULL, js_readv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readAhead", NULL, js_read_ahead, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writev", NULL, js_writev, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -5,8 +5,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import * as Predicate from "effect/Predicate"
-import { errno } from "./internal/core.js"
+import { errno, validate } from "./internal/core.js"
 
 /**
  * @since 0.1.0
@@ -207,6 +206,27 @@ export class UnexpectedEof extends Data.TaggedError("UnexpectedEof")<NetError.Fi
 }
 
 /**
+ * More bytes than a caller-given limit: a line or frame longer than its
+ * `maxLength`, a `readToEnd` past its `maxBytes`. Bytes not yet returned stay
+ * where they were (buffered, or in the socket), so a caller may skip them or
+ * close.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class LimitExceeded extends Data.TaggedError("LimitExceeded")<NetError.Fields & {
+  /** The call that met it: `"readLine"`, `"readFrame"`, `"readToEnd"`, ... */
+  readonly operation: string
+  /** The limit, in bytes. */
+  readonly limit: number
+}> {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return errno.message(this._tag, this)
+  }
+}
+
+/**
  * Any other errno, named in `errno` (`"EMFILE"`, `"ENOBUFS"`, ...).
  *
  * @since 0.1.0
@@ -237,10 +257,14 @@ export type NetError =
   | InvalidAddress
   | SocketClosed
   | UnexpectedEof
+  | LimitExceeded
   | SystemError
 
 /**
+ * Whether `u` is one of the errors above; false for anything else, including a
+ * value that throws when asked (a Proxy whose traps throw).
+ *
  * @since 0.1.0
  * @category guards
  */
-export const isNetError = (u: unknown): u is NetError => Predicate.hasProperty(u, TypeId)
+export const isNetError = (u: unknown): u is NetError => validate.hasTypeId(u, TypeId)

@@ -39,6 +39,30 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
       }))
   })
 
+  describe("frames", () => {
+    it.effect("pipelines length-prefixed requests, checks every reply, and refuses a frame over the limit", () =>
+      Effect.gen(function*() {
+        const frames = yield* runExample("frames.ts", ["1000"])
+        const closed = yield* frames.closed
+        expect(closed, frames.output()).toEqual({ code: 0, signal: null })
+        expect(frames.output()).toMatch(
+          /^frame server listening on 127\.0\.0\.1:\d+\n1000 pipelined requests answered in order, 500 GETs saw their SET\n/
+        )
+        expect(frames.output()).toContain(
+          "\na 100000-byte frame was refused: readFrame: more than the limit of 65536 bytes\n"
+        )
+        expect(frames.stderr()).toBe("")
+      }))
+
+    it.effect("exits with code 1 and a BadReply when the count is not a positive integer", () =>
+      Effect.gen(function*() {
+        const frames = yield* runExample("frames.ts", ["-3"])
+        const closed = yield* frames.closed
+        expect(closed.code).toBe(1)
+        expect(frames.stderr()).toContain("requests must be a positive integer, not -3")
+      }))
+  })
+
   describe("echo-server and echo-client", () => {
     it.effect("the client's lines come back from the server, and SIGINT stops the server with code 0", () =>
       Effect.gen(function*() {

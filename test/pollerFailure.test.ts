@@ -57,10 +57,8 @@ live("an epoll fd closed behind the poller's back fails every parked fiber, is l
 
     fs.closeSync(epfd)
     // No event says so: the poller's own check finds out, within its interval.
-    for (const fiber of [reading, accepting]) {
-      const error = yield* bound(Fiber.join(fiber), "a parked fiber's failure")
-      expect(error).toMatchObject({ _tag: "SystemError", syscall: "epoll_wait", errno: "EBADF" })
-    }
+    const errors = [yield* bound(Fiber.join(reading), "the read's failure"), yield* bound(Fiber.join(accepting), "the accept's failure")]
+    for (const error of errors) expect(error).toMatchObject({ _tag: "SystemError", syscall: "epoll_wait", errno: "EBADF" })
     expect(service.waiting).toBe(0)
     yield* eventually(() => logs.entries.some((entry) => entry.level === "Error"), "the failure logged")
 

@@ -9,8 +9,8 @@ import type * as Scope from "effect/Scope"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { isOpen } from "./utils/fds.js"
-import { async, fork } from "./utils/line.js"
+import { isOpen, loopTurns } from "./utils/fds.js"
+import { async, doneUnsafe, fork } from "./utils/line.js"
 import { bound, listening } from "./utils/peers.js"
 import { layer } from "./utils/runners.js"
 
@@ -100,6 +100,42 @@ const nodeClient = (port: number) =>
 
 const echoTls = (socket: tls.TLSSocket) => void socket.pipe(socket)
 
+/**
+ * The README's helper, as the README writes it: a TLS socket for the life of
+ * the Scope; `closed` fails with its first 'error' and succeeds at its 'close';
+ * closing the Scope destroys it.
+ */
+const readmeScopedTls = (make: () => tls.TLSSocket) =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<void, Error>()
+    const socket = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const socket = make()
+        socket.on("error", (error) => doneUnsafe(done, Effect.fail(error)))
+        socket.once("close", () => doneUnsafe(done, Effect.void))
+        return socket
+      }),
+      (socket) => Effect.sync(() => socket.destroy())
+    )
+    return { socket, closed: Deferred.await(done) }
+  })
+
+/** Records the process's uncaught exceptions and unhandled rejections while the Scope is open. */
+const uncaughtErrors = Effect.acquireRelease(
+  Effect.sync(() => {
+    const errors: Array<unknown> = []
+    const record = (error: unknown) => void errors.push(error)
+    process.on("uncaughtException", record)
+    process.on("unhandledRejection", record)
+    return { errors, record }
+  }),
+  ({ record }) =>
+    Effect.sync(() => {
+      process.off("uncaughtException", record)
+      process.off("unhandledRejection", record)
+    })
+)
+
 layer(Netpoll.layer)("TLS through toDuplex", (it) => {
   describe("client over effect-netpoll", () => {
     it.effect("verifies a node:tls server against the fixture CA and round-trips 4 MiB", () =>
@@ -130,6 +166,31 @@ layer(Netpoll.layer)("TLS through toDuplex", (it) => {
           "the duplex's 'close'"
         )
         expect(isOpen(stream.fd)).toBe(false)
+      }))
+
+    it.effect("the README's client helper fails in the error channel for an untrusted certificate; nothing is unhandled", () =>
+      Effect.gen(function*() {
+        const { errors } = yield* uncaughtErrors
+        const port = yield* tlsServer(echoTls)
+        // The README's client, verifying as tls.connect always does: the fixture's self-signed certificate fails.
+        const get = Effect.gen(function*() {
+          const stream = yield* TcpStream.connect({ host: "127.0.0.1", port })
+          const duplex = yield* TcpStream.toDuplex(stream)
+          const { closed, socket } = yield* readmeScopedTls(() => tls.connect({ socket: duplex, servername: "localhost" }))
+          const chunks: Array<Buffer> = []
+          socket.on("data", (chunk: Buffer) => chunks.push(chunk))
+          socket.end("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+          yield* closed
+          return Buffer.concat(chunks).toString("latin1")
+        }).pipe(Effect.scoped)
+        const error = yield* Effect.flip(bound(get, "the README's TLS client"))
+        expect(error).toBeInstanceOf(Error)
+        expect((error as NodeJS.ErrnoException).code).toBe("DEPTH_ZERO_SELF_SIGNED_CERT")
+        // Whatever the torn-down TLS socket and Duplex emit later is handled too.
+        yield* loopTurns
+        yield* Effect.sleep("20 millis")
+        yield* loopTurns
+        expect(errors).toEqual([])
       }))
 
     it.effect("rejects a server whose certificate names another host", () =>

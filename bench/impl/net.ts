@@ -1,34 +1,45 @@
 /**
- * The reference: Node's `net` with callbacks on both sides, as a Node user writes it.
+ * The reference: Node's `net` with callbacks on both sides, as a Node user writes it. In
+ * `pipeline` the client has two variants: `cork` (a batch's writes between `cork()` and
+ * `uncork()`, the reference row) and `nocork` (the writes alone).
  */
 import * as net from "node:net"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
 import {
   BACKLOG,
   checkEcho,
+  countLines,
   expectedConnections,
   IDLE_SETTLE_MILLIS,
   forEachLimited,
+  isCommand,
+  LineSplitter,
   MESSAGE_BYTES,
   memorySnapshot,
+  PIPELINE_REPLY,
+  pipelineCommands,
   request,
   startWindow
 } from "../protocol.js"
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+const reply = Buffer.from(PIPELINE_REPLY)
+
 const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const expected = expectedConnections(scenario, params)
     let finished = 0
     let bytes = 0
+    let commands = 0
     let window: ReturnType<typeof startWindow>
     let baseline: ReturnType<typeof memorySnapshot>
 
     const finish = (memory?: ServerReport["memory"]) => {
       const { cpu } = window.stop()
       server.close()
-      resolve({ cpu, connections: finished, bytes, ...(memory ? { memory } : {}) })
+      const pipelined = scenario === "pipeline" ? { commands } : {}
+      resolve({ cpu, connections: finished, bytes, ...pipelined, ...(memory ? { memory } : {}) })
     }
     const connectionDone = () => {
       if (++finished === expected) finish()
@@ -51,6 +62,27 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
           socket.on("end", () => socket.end())
           socket.on("close", connectionDone)
           return
+        case "pipeline": {
+          // A reply per complete line, the replies to one chunk corked into one writev.
+          const lines = new LineSplitter()
+          const onLine = (line: string) => {
+            if (!isCommand(line)) throw new Error(`not a command: ${JSON.stringify(line)}`)
+            commands++
+            socket.write(reply)
+          }
+          socket.on("data", (chunk) => {
+            socket.cork()
+            try {
+              lines.push(chunk, onLine)
+            } catch (error) {
+              reject(error)
+            }
+            socket.uncork()
+          })
+          socket.on("end", () => socket.end())
+          socket.on("close", connectionDone)
+          return
+        }
         case "accept":
           socket.end(Uint8Array.of(1))
           socket.on("close", connectionDone)
@@ -113,14 +145,64 @@ const pingPong = (socket: net.Socket, rounds: number): Promise<void> =>
     socket.write(sent)
   })
 
+/**
+ * `batches` batches of `commands` on `socket`: all of a batch's commands written (between
+ * `cork()` and `uncork()` if `cork`), then every reply line counted before the next batch.
+ */
+const pipeline = (socket: net.Socket, commands: ReadonlyArray<Uint8Array>, batches: number, cork: boolean) =>
+  new Promise<void>((resolve, reject) => {
+    const replyBytes = commands.length * reply.length
+    let batch = 0
+    let lines = 0
+    let bytes = 0
+    const send = () => {
+      if (cork) socket.cork()
+      for (const command of commands) socket.write(command)
+      if (cork) socket.uncork()
+    }
+    socket.on("error", reject)
+    socket.on("data", (chunk) => {
+      lines += countLines(chunk)
+      bytes += chunk.length
+      if (lines < commands.length && bytes < replyBytes) return
+      if (lines !== commands.length || bytes !== replyBytes) {
+        const expected = `expected ${commands.length} in ${replyBytes}`
+        return reject(new Error(`batch ${batch}: ${lines} lines in ${bytes} bytes, ${expected}`))
+      }
+      lines = 0
+      bytes = 0
+      if (++batch === batches) {
+        socket.removeAllListeners("data")
+        return resolve()
+      }
+      send()
+    })
+    send()
+  })
+
 const close = (socket: net.Socket): Promise<void> =>
   new Promise((resolve) => {
     socket.once("close", () => resolve())
     socket.end()
   })
 
-const client = async (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> => {
+const client = async (
+  scenario: Exclude<Scenario, "idle">,
+  params: Params,
+  port: number,
+  variant?: string
+): Promise<ClientReport> => {
   switch (scenario) {
+    case "pipeline": {
+      if (variant !== "cork" && variant !== "nocork") throw new Error(`pipeline: unknown variant ${variant}`)
+      const socket = await connect(port)
+      const commands = pipelineCommands(params.pipelineCommands)
+      const window = startWindow()
+      await pipeline(socket, commands, params.pipelineBatches, variant === "cork")
+      const measured = window.stop()
+      await close(socket)
+      return { ...measured, operations: params.pipelineBatches * params.pipelineCommands }
+    }
     case "pingpong": {
       const socket = await connect(port)
       const window = startWindow()

@@ -1,17 +1,40 @@
 /**
  * effect-netpoll as its users write it: a fiber per connection with straight-line
  * `read`/`write`/`writeAll`/`readExact`, `TcpListener.serve` on the server and
- * `TcpStream.connect` on the client. Only the built package's public API is used. One file for
- * both lines: effect3/bench/impl/netpoll.ts links here and is compiled against Effect 3 and
- * `effect-netpoll/effect3` (see ../line.ts).
+ * `TcpStream.connect` on the client; in `pipeline`, `BufReader` lines on both sides, a
+ * `BufWriter` for the server's replies, and three ways to send a batch of commands (the client
+ * variants `writeAllVectored`, `BufWriter` and `writeAll`). Only the built package's public API
+ * is used. One file for both lines: effect3/bench/impl/netpoll.ts links here and is compiled
+ * against Effect 3 and `effect-netpoll/effect3` (see ../line.ts).
  */
-import { Effect } from "effect"
-import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
-import { effectMajor, Netpoll, netpollSpecifier, tapCause, TcpListener, TcpStream } from "../line.js"
+import { Effect, Option } from "effect"
+import { pipelineBatches, roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
+import {
+  BufReader,
+  BufWriter,
+  effectMajor,
+  Netpoll,
+  netpollSpecifier,
+  tapCause,
+  TcpListener,
+  TcpStream
+} from "../line.js"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
+import {
+  BACKLOG,
+  checkEcho,
+  isCommand,
+  loadedBy,
+  MESSAGE_BYTES,
+  PIPELINE_REPLY,
+  PIPELINE_REPLY_LINE,
+  pipelineCommands,
+  request,
+  startWindow
+} from "../protocol.js"
 
 const ack = Uint8Array.of(1)
+const reply = new TextEncoder().encode(PIPELINE_REPLY)
 
 const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: TcpStream.TcpStream) => {
   switch (scenario) {
@@ -30,6 +53,22 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: Tc
         while ((n = yield* stream.read(buf)) > 0) {
           if (tally.count(n) === params.bulkBytes) yield* stream.writeAll(ack)
         }
+        yield* tally.finishOne
+      })
+    case "pipeline":
+      // A reply per command line, flushed once no more commands are buffered.
+      return Effect.gen(function*() {
+        const reader = yield* BufReader.make(stream)
+        const writer = yield* BufWriter.make(stream)
+        while (true) {
+          const line = yield* reader.readLine()
+          if (Option.isNone(line)) break
+          if (!isCommand(line.value)) return yield* Effect.die(new Error(`not a command: ${JSON.stringify(line.value)}`))
+          tally.countCommand()
+          yield* writer.writeAll(reply)
+          if (reader.buffered === 0) yield* writer.flush
+        }
+        yield* writer.flush
         yield* tally.finishOne
       })
     case "accept":
@@ -71,9 +110,62 @@ const pingPong = (stream: TcpStream.TcpStream, rounds: number) =>
     }
   })
 
-const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
+/** pipeline's client: the stream, a BufReader for the replies, a BufWriter for the `BufWriter` variant. */
+const openPipeline = (port: number) =>
+  Effect.gen(function*() {
+    const stream = yield* connect(port)
+    const reader = yield* BufReader.make(stream)
+    const writer = yield* BufWriter.make(stream)
+    return { stream, reader, writer }
+  })
+
+interface PipelineConnection {
+  readonly stream: TcpStream.TcpStream
+  readonly reader: BufReader.BufReader
+  readonly writer: BufWriter.BufWriter
+}
+
+/** One batch of commands, sent as each client variant sends it. */
+const sendBatch = (variant: string | undefined, commands: ReadonlyArray<Uint8Array>) => {
+  switch (variant) {
+    case "writeAllVectored":
+      return ({ stream }: PipelineConnection) => stream.writeAllVectored(commands)
+    case "BufWriter":
+      return ({ writer }: PipelineConnection) =>
+        Effect.gen(function*() {
+          for (const command of commands) yield* writer.writeAll(command)
+          yield* writer.flush
+        })
+    case "writeAll":
+      return ({ stream }: PipelineConnection) =>
+        Effect.gen(function*() {
+          for (const command of commands) yield* stream.writeAll(command)
+        })
+    default:
+      throw new Error(`pipeline: unknown variant ${variant}`)
+  }
+}
+
+const receiveReplies = ({ reader }: PipelineConnection, replies: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < replies; i++) {
+      const line = yield* reader.readLine()
+      if (Option.isNone(line) || line.value !== PIPELINE_REPLY_LINE) {
+        return yield* Effect.die(new Error(`reply ${i}: ${JSON.stringify(line)}`))
+      }
+    }
+  })
+
+const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number, variant?: string) =>
   Effect.gen(function*() {
     switch (scenario) {
+      case "pipeline":
+        return yield* pipelineBatches(
+          params,
+          openPipeline(port),
+          sendBatch(variant, pipelineCommands(params.pipelineCommands)),
+          receiveReplies
+        )
       case "pingpong":
       case "many":
         return yield* roundTrips(scenario, params, connect(port), pingPong)
@@ -101,8 +193,13 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
     }
   })
 
-const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
-  Effect.runPromise(clientProgram(scenario, params, port).pipe(Effect.scoped, Effect.provide(Netpoll.layer)))
+const client = (
+  scenario: Exclude<Scenario, "idle">,
+  params: Params,
+  port: number,
+  variant?: string
+): Promise<ClientReport> =>
+  Effect.runPromise(clientProgram(scenario, params, port, variant).pipe(Effect.scoped, Effect.provide(Netpoll.layer)))
 
 const loaded = loadedBy(import.meta.url, { netpoll: netpollSpecifier }, effectMajor)
 

@@ -4,6 +4,8 @@
  * `Socket.Socket`s: acquiring `reader` opens (or takes) the connection, `pull` returns the next
  * batch of chunks and fails with `SocketCloseError` code 1000 at end of stream, and `writer`
  * writes. The Effect 3 twin, on `run` and `writer`, is effect3/bench/impl/nodesocket.ts.
+ * In `pipeline` the client sends a batch with one `writeAll` and counts reply lines in the pulled
+ * chunks; the server splits lines out of each pull and writes their replies with one `write`.
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
@@ -11,9 +13,21 @@ import { Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { NetAddress } from "effect/net"
 import { Socket } from "effect/socket"
-import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
+import { pipelineBatches, roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
+import {
+  BACKLOG,
+  checkEcho,
+  countLines,
+  isCommand,
+  LineSplitter,
+  loadedBy,
+  MESSAGE_BYTES,
+  PIPELINE_REPLY,
+  pipelineCommands,
+  request,
+  startWindow
+} from "../protocol.js"
 
 const ack = Uint8Array.of(1)
 
@@ -57,6 +71,22 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) =>
         yield* drain(pull, (chunk) => {
           if (tally.count(chunk.length) === params.bulkBytes) return writer.write(ack)
         })
+      }).pipe(Effect.scoped, Effect.andThen(tally.finishOne))
+    case "pipeline":
+      return Effect.gen(function*() {
+        const pull = yield* Socket.readerBytes(socket)
+        const writer = yield* socket.writer
+        const lines = new LineSplitter()
+        const onLine = (line: string) => {
+          if (!isCommand(line)) throw new Error(`not a command: ${JSON.stringify(line)}`)
+          tally.countCommand()
+        }
+        let batch: NonEmptyReadonlyArray<Uint8Array> | undefined
+        while ((batch = yield* next(pull)) !== undefined) {
+          let answered = 0
+          for (const chunk of batch) answered += lines.push(chunk, onLine)
+          if (answered > 0) yield* writer.write(PIPELINE_REPLY.repeat(answered))
+        }
       }).pipe(Effect.scoped, Effect.andThen(tally.finishOne))
     case "accept":
       // Closing the reader's scope closes the connection once the byte is flushed (destroySoon):
@@ -122,9 +152,31 @@ const pingPong = ({ pull, writer }: Connection, rounds: number) =>
     }
   })
 
+/** Pulls until `replies` reply lines have arrived, and checks there was nothing more. */
+const receiveReplies = ({ pull }: Connection, replies: number) =>
+  Effect.gen(function*() {
+    let lines = 0
+    let bytes = 0
+    while (lines < replies) {
+      for (const chunk of yield* pull) {
+        lines += countLines(chunk)
+        bytes += chunk.length
+      }
+    }
+    if (lines !== replies || bytes !== replies * PIPELINE_REPLY.length) {
+      return yield* Effect.die(new Error(`${lines} reply lines in ${bytes} bytes, expected ${replies}`))
+    }
+  })
+
 const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
   Effect.gen(function*() {
     switch (scenario) {
+      case "pipeline": {
+        const [first, ...rest] = pipelineCommands(params.pipelineCommands)
+        if (first === undefined) return yield* Effect.die(new Error("no commands"))
+        const commands: NonEmptyReadonlyArray<Uint8Array> = [first, ...rest]
+        return yield* pipelineBatches(params, open(port), ({ writer }) => writer.writeAll(commands), receiveReplies)
+      }
       case "pingpong":
       case "many":
         return yield* roundTrips(scenario, params, open(port), pingPong)

@@ -20,6 +20,7 @@ type Tag =
   | "InvalidAddress"
   | "SocketClosed"
   | "UnexpectedEof"
+  | "LimitExceeded"
   | "SystemError"
 
 describe("NetError", () => {
@@ -38,6 +39,7 @@ describe("NetError", () => {
       | NetError.InvalidAddress
       | NetError.SocketClosed
       | NetError.UnexpectedEof
+      | NetError.LimitExceeded
       | NetError.SystemError
     >()
     expect<NetError.NetError["_tag"]>().type.toBe<Tag>()
@@ -146,6 +148,7 @@ describe("Effect.catchTag on a NetError", () => {
         },
         SocketClosed: zero,
         UnexpectedEof: (e) => Effect.succeed(e.bytesRead),
+        LimitExceeded: zero,
         SystemError: zero
       })
     )

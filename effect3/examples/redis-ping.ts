@@ -6,53 +6,19 @@
  * The address comes from the first argument, else from $REDIS_ADDR, else
  * 127.0.0.1:6379. It sends PING, SET and GET, an INCR that Redis refuses (the
  * error reply is a typed failure, caught by its tag), then `count` INCRs (1000
- * by default) pipelined: every command in one writeAll, then `count` replies
- * read back. It deletes its keys before it exits.
+ * by default) pipelined: every command into one BufWriter, flushed once, then
+ * `count` replies read back through a BufReader (the RESP decoder in resp.ts
+ * reads lines and exact lengths from it). It deletes its keys before it exits.
  */
 import { Data, Effect } from "effect"
-import { Netpoll, TcpStream } from "effect-netpoll/effect3"
-import { concat, decodeReply, encodeCommand, ProtocolError, RedisError, show } from "./resp.js"
+import { BufReader, BufWriter, Netpoll, TcpStream } from "effect-netpoll/effect3"
+import { makeClient, show } from "./resp.js"
 import { runMain } from "./runMain.js"
 
 const address = process.argv[2] ?? process.env.REDIS_ADDR ?? "127.0.0.1:6379"
 const count = Number(process.argv[3] ?? 1000)
 
 class UnexpectedReply extends Data.TaggedError("UnexpectedReply")<{ readonly message: string }> {}
-
-/** A connection that sends commands and reads their replies in order. */
-const makeClient = (stream: TcpStream.TcpStream) => {
-  // Bytes received but not yet decoded: the rest of a reply split across reads,
-  // or the next replies of a pipeline that arrived with this one.
-  let pending: Uint8Array = new Uint8Array(0)
-  const buf = new Uint8Array(64 * 1024)
-
-  /** The next reply; an error reply fails with RedisError. */
-  const readReply = Effect.gen(function*() {
-    while (true) {
-      const decoded = yield* Effect.try({
-        try: () => decodeReply(pending),
-        catch: (error) => error instanceof ProtocolError ? error : new ProtocolError({ message: String(error) })
-      })
-      if (decoded !== undefined) {
-        pending = pending.subarray(decoded.end)
-        if (decoded.value instanceof RedisError) return yield* Effect.fail(decoded.value)
-        return decoded.value
-      }
-      const n = yield* stream.read(buf)
-      if (n === 0) return yield* new ProtocolError({ message: "the server closed the connection mid-reply" })
-      pending = concat([pending, buf.subarray(0, n)])
-    }
-  })
-
-  /** Writes the commands with one writeAll: a pipeline when there are several. */
-  const send = (commands: ReadonlyArray<ReadonlyArray<string>>) => stream.writeAll(concat(commands.map(encodeCommand)))
-
-  return {
-    send,
-    readReply,
-    command: (...args: ReadonlyArray<string>) => Effect.zipRight(send([args]), readReply)
-  }
-}
 
 const quote = (arg: string) => /^[\w:.-]+$/.test(arg) ? arg : JSON.stringify(arg)
 
@@ -62,7 +28,7 @@ const main = Effect.gen(function*() {
   }
   const stream = yield* TcpStream.connect(address)
   console.log(`connected to ${yield* stream.peerAddr}`)
-  const redis = makeClient(stream)
+  const redis = makeClient(yield* BufReader.make(stream), yield* BufWriter.make(stream))
 
   const run = (...args: ReadonlyArray<string>) =>
     Effect.tap(redis.command(...args), (reply) => console.log(`${args.map(quote).join(" ")} -> ${show(reply)}`))

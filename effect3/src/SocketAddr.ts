@@ -56,7 +56,9 @@ export const isSocketAddr: (u: unknown) => u is SocketAddr = internal.isSocketAd
 
 /**
  * Parses an address whose host is an IP literal; host names are rejected
- * (use `resolve` for those). Nothing touches the network.
+ * (use `resolve` for those). Nothing touches the network. Any value that is no
+ * address (a null-prototype host, a Symbol, an object whose getters throw) is
+ * an `InvalidAddress` whose `reason` says why, never a throw.
  *
  * @example
  * ```ts

@@ -15,6 +15,7 @@ import type * as Stream from "effect/Stream"
 import * as platformSocket from "./internal/platformSocket.js"
 import * as internal from "./internal/tcpStream.js"
 import * as adapters from "./internal/tcpStreamAdapters.js"
+import type * as Io from "./Io.js"
 import type * as NetError from "./NetError.js"
 import type * as Netpoll from "./Netpoll.js"
 import type * as SocketAddr from "./SocketAddr.js"
@@ -36,26 +37,17 @@ export type TypeId = typeof TypeId
  *
  * One reader and one writer may use it at the same time (full duplex);
  * concurrent readers, or concurrent writers, are served one whole call at a time.
- * A fiber interrupted while suspended in a call has consumed nothing.
+ * A fiber interrupted while suspended in a call has consumed nothing. Its
+ * reads and writes are `Io.Reader`'s and `Io.Writer`'s, so `BufReader` and
+ * `BufWriter` take it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface TcpStream {
+export interface TcpStream extends Io.Reader, Io.Writer {
   readonly [TypeId]: TypeId
   /** The socket's file descriptor (`as_raw_fd`); it stays owned by the stream. */
   readonly fd: number
-  /**
-   * Reads what is available into `buf`, suspending until at least one byte is:
-   * resolves with 1..buf.length, or 0 at end of stream (and at once for an empty buffer).
-   */
-  readonly read: (buf: Uint8Array) => Effect.Effect<number, NetError.NetError>
-  /** Writes from `buf`, suspending while the send buffer is full; may write fewer than buf.length bytes. */
-  readonly write: (buf: Uint8Array) => Effect.Effect<number, NetError.NetError>
-  /** Fills `buf` entirely, or fails with `UnexpectedEof` carrying how many bytes it read. */
-  readonly readExact: (buf: Uint8Array) => Effect.Effect<void, NetError.NetError>
-  /** Writes all of `buf`; two concurrent `writeAll`s never interleave their bytes. */
-  readonly writeAll: (buf: Uint8Array) => Effect.Effect<void, NetError.NetError>
   /**
    * A second handle on the same connection (dup(2)), closed with the caller's
    * Scope. Closing one handle never closes the other; the peer sees end of

@@ -1,4 +1,19 @@
 /**
+ * @since 0.4.0
+ */
+export * as BufReader from "./BufReader.js"
+
+/**
+ * @since 0.4.0
+ */
+export * as BufWriter from "./BufWriter.js"
+
+/**
+ * @since 0.4.0
+ */
+export * as Io from "./Io.js"
+
+/**
  * @since 0.1.0
  */
 export * as NetError from "./NetError.js"

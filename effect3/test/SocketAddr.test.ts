@@ -265,3 +265,68 @@ describe("SocketAddr canonical form", () => {
     expect(String(parseOk("[FE80::1%lo]:80"))).toBe("[fe80::1%lo]:80")
   })
 })
+
+describe("SocketAddr with hostile arguments", () => {
+  const trap = () => {
+    throw new Error("trap")
+  }
+  const throwingProxy = new Proxy({}, { get: trap, has: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap })
+  const unprintable = { toString: trap, valueOf: trap }
+  const hostile: ReadonlyArray<readonly [string, unknown]> = [
+    ["null", null],
+    ["undefined", undefined],
+    ["Symbol()", Symbol("hostile")],
+    ["a Proxy whose traps throw", throwingProxy],
+    ["NaN", Number.NaN],
+    ["{}", {}],
+    ["Object.create(null)", Object.create(null)],
+    ["a 1 MiB string", "x".repeat(1 << 20)],
+    ["an object whose toString throws", unprintable],
+    ["a null-prototype host", { host: Object.create(null), port: 80 }],
+    ["a null-prototype port", { host: "127.0.0.1", port: Object.create(null) }],
+    ["a Symbol host", { host: Symbol("h"), port: 80 }],
+    ["a Proxy port", { host: "127.0.0.1", port: throwingProxy }],
+    ["an unprintable host", { host: unprintable, port: 80 }],
+    ["getters that throw", Object.defineProperties({}, { host: { get: trap }, port: { get: trap } })]
+  ]
+
+  it("parse returns an InvalidAddress for any value, never a throw, and its message is a string", () => {
+    for (const [label, value] of hostile) {
+      let result: Either.Either<SocketAddr.SocketAddr, NetError.InvalidAddress> | undefined
+      expect(() => {
+        result = SocketAddr.parse(value as SocketAddr.Input)
+      }, label).not.toThrow()
+      expect([label, result !== undefined && Either.isLeft(result) && result.left._tag]).toEqual([label, "InvalidAddress"])
+      const error = (result as Either.Left<NetError.InvalidAddress, SocketAddr.SocketAddr>).left
+      expect([label, typeof error.message, typeof error.address]).toEqual([label, "string", "string"])
+      expect(error.message.length).toBeLessThan(400)
+    }
+  })
+
+  it("resolve returns an Effect that fails with InvalidAddress for any value, and isSocketAddr is false", () => {
+    for (const [label, value] of hostile) {
+      let effect: Effect.Effect<unknown, NetError.NetError> | undefined
+      expect(() => {
+        effect = SocketAddr.resolve(value as SocketAddr.Input)
+      }, label).not.toThrow()
+      const result = Effect.runSync(Effect.either(effect!))
+      expect([label, Either.isLeft(result) && result.left._tag]).toEqual([label, "InvalidAddress"])
+      expect([label, SocketAddr.isSocketAddr(value)]).toEqual([label, false])
+    }
+  })
+
+  it("says why: the host or port that is no string or number, a port out of range or not an integer, a URL", () => {
+    const reasons: ReadonlyArray<readonly [unknown, string]> = [
+      [{ host: Object.create(null), port: 80 }, "host must be a string (an IP address or a name), got [Object: null prototype] {}"],
+      [
+        { host: "127.0.0.1", port: Object.create(null) },
+        "port must be a number (a port is an integer from 0 to 65535), got [Object: null prototype] {}"
+      ],
+      ["127.0.0.1:-1", "port -1 is out of range: a port is an integer from 0 to 65535"],
+      [{ host: "127.0.0.1", port: 1.5 }, "port 1.5 is not an integer: a port is an integer from 0 to 65535"],
+      ["http://host", "a URL is not an address: expected \"host:port\" (no scheme, no path)"],
+      ["http://host:80", "a URL is not an address: expected \"host:port\" (no scheme, no path)"]
+    ]
+    for (const [input, reason] of reasons) expect(parseErr(input as SocketAddr.Input).reason).toBe(reason)
+  })
+})

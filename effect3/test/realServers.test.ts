@@ -6,14 +6,14 @@
  * loopback ports and stopped by the test's Scope; the system's services are
  * never used.
  */
-import { describe, expect, it as vitestIt, layer } from "@effect/vitest"
+import { describe, expect, layer } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { decodeReply, encodeCommand, ProtocolError, RedisError } from "../examples/resp.js"
 import * as Netpoll from "../src/Netpoll.js"
+import { encodeCommand } from "../examples/resp.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { bound, bytes, netServer, text } from "./utils/peers.js"
 import { type Child, findBinary, interrupt, runExample, startNginx, startRedis, WAIT } from "./utils/processes.js"
@@ -189,58 +189,6 @@ const startChat = Effect.gen(function*() {
 
 /** Open fds of a child process, from /proc/<pid>/fd. */
 const childFds = (child: Child) => fs.readdirSync(`/proc/${child.process.pid}/fd`).length
-
-describe("examples/resp.ts", () => {
-  const cases: ReadonlyArray<readonly [string, unknown]> = [
-    ["+PONG\r\n", "PONG"],
-    ["-ERR unknown command 'FOO'\r\n", new RedisError({ message: "ERR unknown command 'FOO'" })],
-    [":-42\r\n", -42n],
-    [":9223372036854775807\r\n", 9223372036854775807n],
-    ["$5\r\nhello\r\n", bytes("hello")],
-    ["$0\r\n\r\n", bytes("")],
-    ["$4\r\na\r\nb\r\n", bytes("a\r\nb")],
-    ["$-1\r\n", null],
-    ["*-1\r\n", null],
-    ["*0\r\n", []],
-    [
-      "*4\r\n$3\r\none\r\n$-1\r\n*2\r\n:1\r\n-WRONGTYPE no\r\n+OK\r\n",
-      [bytes("one"), null, [1n, new RedisError({ message: "WRONGTYPE no" })], "OK"]
-    ]
-  ]
-
-  vitestIt("decodes each kind of reply, and nothing while any byte of it is missing", () => {
-    for (const [wire, expected] of cases) {
-      const encoded = bytes(wire)
-      for (let cut = 0; cut < encoded.length; cut++) {
-        expect(decodeReply(encoded.subarray(0, cut)), `${JSON.stringify(wire)} cut at ${cut}`).toBeUndefined()
-      }
-      expect(decodeReply(encoded)).toEqual({ value: expected, end: encoded.length })
-    }
-  })
-
-  vitestIt("decodes pipelined replies one after another from one buffer", () => {
-    const wire = bytes(cases.map(([reply]) => reply).join(""))
-    const values: Array<unknown> = []
-    let offset = 0
-    while (offset < wire.length) {
-      const decoded = decodeReply(wire, offset)!
-      values.push(decoded.value)
-      offset = decoded.end
-    }
-    expect(values).toEqual(cases.map(([, value]) => value))
-  })
-
-  vitestIt("rejects bytes that are not RESP2 with ProtocolError", () => {
-    expect(() => decodeReply(bytes("?what\r\n"))).toThrow(ProtocolError)
-    expect(() => decodeReply(bytes(":12x\r\n"))).toThrow("not an integer")
-    expect(() => decodeReply(bytes("$3\r\nabcd\r\n"))).toThrow("not followed by CRLF")
-    expect(() => decodeReply(bytes("+OK\rX"))).toThrow("a CR without LF")
-  })
-
-  vitestIt("encodes a command as an array of bulk strings, lengths in bytes", () => {
-    expect(text(encodeCommand(["SET", "k", "héllo"]))).toBe("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$6\r\nhéllo\r\n")
-  })
-})
 
 layer(Netpoll.layer, { excludeTestServices: true })("examples against real servers", (it) => {
   describe("redis-ping", () => {

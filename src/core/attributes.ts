@@ -17,8 +17,13 @@ const port = (value: unknown): Record<string, number> => {
  */
 export const server = (input: unknown): Record<string, unknown> => {
   if (typeof input === "object" && input !== null) {
-    const { host, port: p } = input as { readonly host?: unknown; readonly port?: unknown }
-    return { ...(typeof host === "string" ? { "server.address": host } : {}), ...port(p) }
+    try {
+      const { host, port: p } = input as { readonly host?: unknown; readonly port?: unknown }
+      return { ...(typeof host === "string" ? { "server.address": host } : {}), ...port(p) }
+    } catch {
+      // A getter (or a Proxy's trap) that throws: resolution refuses the input, the span goes without.
+      return {}
+    }
   }
   if (typeof input !== "string") return {}
   const colon = input.lastIndexOf(":")

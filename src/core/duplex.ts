@@ -40,10 +40,6 @@ export const coalesce = (pieces: ReadonlyArray<Uint8Array>): ReadonlyArray<Uint8
 /** The default read size of the adapters: libuv hands net.Socket 64 KiB reads. */
 export const DEFAULT_CHUNK_SIZE = 64 * 1024
 
-/** Whether `size` is a valid `chunkSize` option. */
-export const isChunkSize = (size: unknown): size is number =>
-  typeof size === "number" && Number.isSafeInteger(size) && size > 0
-
 /**
  * `_read` and `_write` each run one call, so Node's own buffering limits drive
  * the socket: nothing is read until Node asks, and a write's callback waits

@@ -30,7 +30,7 @@ export type ErrnoTag =
   | "HostUnreachable"
   | "SystemError"
 
-export type Tag = ErrnoTag | "HostNotFound" | "InvalidAddress" | "SocketClosed" | "UnexpectedEof"
+export type Tag = ErrnoTag | "HostNotFound" | "InvalidAddress" | "SocketClosed" | "UnexpectedEof" | "LimitExceeded"
 
 /** Errno numbers by name, positive, as in `os.constants.errno`. */
 export const constants: Readonly<Record<string, number>> = os.constants.errno
@@ -70,7 +70,7 @@ export interface Fields {
 export const fields = (code: number, syscall: string, address?: string): Fields =>
   address === undefined ? { syscall, errno: name(code) } : { syscall, errno: name(code), address }
 
-const whats: Readonly<Record<Exclude<Tag, "SystemError" | "InvalidAddress" | "UnexpectedEof">, string>> = {
+const whats: Readonly<Record<Exclude<Tag, "SystemError" | "InvalidAddress" | "UnexpectedEof" | "LimitExceeded">, string>> = {
   ConnectionRefused: "connection refused",
   ConnectionReset: "connection reset by peer",
   ConnectionAborted: "connection aborted",
@@ -94,15 +94,26 @@ const text = (value: unknown): string | undefined => {
   try {
     return String(value)
   } catch {
-    return Object.prototype.toString.call(value)
+    // A Proxy whose traps throw fails Object.prototype.toString too.
+    try {
+      return Object.prototype.toString.call(value)
+    } catch {
+      return `[${typeof value}]`
+    }
   }
 }
 
 /** `"<syscall> <address>: <what went wrong>"`, each part only when known. */
 export const message = (
   tag: Tag,
-  self: Fields & { readonly reason?: string; readonly bytesRead?: number }
+  self: Fields & {
+    readonly reason?: string
+    readonly bytesRead?: number
+    readonly operation?: string
+    readonly limit?: number
+  }
 ): string => {
+  if (tag === "LimitExceeded") return `${text(self.operation)}: more than the limit of ${text(self.limit)} bytes`
   const syscall = text(self.syscall)
   const address = text(self.address)
   const what = tag === "SystemError"

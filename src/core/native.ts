@@ -43,6 +43,18 @@ export interface Addon {
   readonly read: (fd: number, buf: Uint8Array, offset: number, length: number) => number
   /** `send(..., MSG_NOSIGNAL)` from `buf[offset, offset + length)`. */
   readonly write: (fd: number, buf: Uint8Array, offset: number, length: number) => number
+  /**
+   * `recvmsg` into `buf[offset, offset + length)` and then into all of `spare`:
+   * the total count. Below `length + spare.length`, the socket had no more.
+   */
+  readonly readAhead: (fd: number, buf: Uint8Array, offset: number, length: number, spare: Uint8Array) => number
+  /**
+   * `recvmsg` scattering into the bytes `[offset, offset + length)` of `bufs`
+   * taken in order as one sequence (readv); at most 1024 buffers per call.
+   */
+  readonly readv: (fd: number, bufs: ReadonlyArray<Uint8Array>, offset: number, length: number) => number
+  /** `sendmsg(..., MSG_NOSIGNAL)` gathering from `bufs` as `readv` scatters (writev). */
+  readonly writev: (fd: number, bufs: ReadonlyArray<Uint8Array>, offset: number, length: number) => number
   /** `fcntl(fd, F_DUPFD_CLOEXEC, 0)`. */
   readonly dup: (fd: number) => number
   /** how: 0 = SHUT_RD, 1 = SHUT_WR, 2 = SHUT_RDWR. */
@@ -90,8 +102,10 @@ export interface Addon {
   /**
    * Deregisters fd and closes it, in one call; `-ENOENT` (and nothing closed)
    * for an fd the poller does not own. Otherwise the result of close(2).
+   * `shared` is 1 when another descriptor may share fd's file (a dup); with 0
+   * the epoll backend skips EPOLL_CTL_DEL, since the close removes it.
    */
-  readonly pollerDel: (poller: PollerHandle, fd: number) => number
+  readonly pollerDel: (poller: PollerHandle, fd: number, shared: 0 | 1) => number
   /**
    * Whether the epoll fd is still the poller's own: 0, or the negative errno
    * that says it is not (closed or replaced behind the poller's back), after

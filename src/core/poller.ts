@@ -7,6 +7,24 @@
 import * as errno from "./errno.js"
 import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
+/** How much a read takes beyond what it was asked, to learn that the socket is empty. */
+const SPARE_BYTES = 16 * 1024
+
+/** Bytes read from a connection and not yet returned, shared by a handle and its clones. */
+export class Backlog {
+  bytes: Uint8Array | undefined = undefined
+}
+
+/** `first` then `second`, either possibly missing. */
+const joined = (first: Uint8Array | undefined, second: Uint8Array | undefined): Uint8Array | undefined => {
+  if (first === undefined) return second
+  if (second === undefined) return first
+  const all = new Uint8Array(first.length + second.length)
+  all.set(first)
+  all.set(second, first.length)
+  return all
+}
+
 /** Pairs of (token, events) handed over per wake-up. */
 const BATCH_PAIRS = 1024
 /** The batch's control words (see native.ts `CONTROL_WORDS`), after its pairs. */
@@ -126,10 +144,15 @@ export class Direction {
   hungUp = false
   owner: Owner | undefined = undefined
   /**
-   * Bytes a `readExact` had read when it was interrupted: the direction's next
-   * read takes them before the socket's, so an interruption loses no byte.
+   * Bytes read from the socket and not yet returned (a read's read-ahead, what
+   * an interrupted `readExact` had read): the next read takes them before the
+   * socket's. Shared by a handle and its clones, which read one byte stream.
    */
-  kept: Uint8Array | undefined = undefined
+  backlog: Backlog = new Backlog()
+
+  get kept(): Uint8Array | undefined {
+    return this.backlog.bytes
+  }
   private first: Parked | undefined = undefined
   private rest: Array<Parked> | undefined = undefined
 
@@ -157,35 +180,57 @@ export class Direction {
    * Runs one read or write of `buf[offset, offset + length)`: clears the latch
    * first, and records what the result says of the buffer.
    */
-  transfer(
-    syscall: (fd: number, buf: Uint8Array, offset: number, length: number) => number,
-    buf: Uint8Array,
+  transfer<B>(
+    syscall: (direction: Direction, buf: B, offset: number, length: number) => number,
+    buf: B,
     offset: number,
     length: number
   ): number {
     this.ready = false
-    const n = syscall(this.pollable.fd, buf, offset, length)
+    return syscall(this, buf, offset, length)
+  }
+
+  /** Records what a syscall's result says of the socket's buffer; returns the result. */
+  settle(n: number, length: number): number {
     this.drained = n === -errno.EAGAIN || (n > 0 && n < length)
     return n
   }
 
-  /** Moves kept bytes into `buf[offset, buf.length)`; returns how many. */
-  takeKept(buf: Uint8Array, offset: number): number {
-    const kept = this.kept!
-    const n = Math.min(kept.length, buf.length - offset)
-    buf.set(kept.subarray(0, n), offset)
-    this.kept = n === kept.length ? undefined : kept.subarray(n)
+  /**
+   * One recv into `buf[offset, offset + length)` that also takes up to the
+   * poller's spare buffer more into the backlog. A count below both tells the
+   * socket is empty (as net's reads into its own 64 KiB buffer do): the next
+   * read parks at once instead of spending a recv on EAGAIN. The bytes taken
+   * beyond `length` are kept for the next read of this handle or its clones.
+   * Returns the count in `buf`.
+   */
+  readAhead(buf: Uint8Array, offset: number, length: number): number {
+    const poller = this.pollable.poller
+    const spare = poller.spare
+    const n = this.settle(addon.readAhead(this.pollable.fd, buf, offset, length, spare), length + spare.length)
+    if (n <= length) return n
+    this.stash(spare.slice(0, n - length))
+    poller.hooks.transferred("read", n - length)
+    return length
+  }
+
+  /** Hands kept bytes to `into`, which copies what fits and says how many; those are taken. */
+  takeKept(into: (kept: Uint8Array) => number): number {
+    const backlog = this.backlog
+    const kept = backlog.bytes!
+    const n = into(kept)
+    backlog.bytes = n === kept.length ? undefined : kept.subarray(n)
     return n
   }
 
   /** Keeps bytes that a call read but could not return; they come before any kept already. */
   keep(bytes: Uint8Array): void {
-    const later = this.kept
-    if (later === undefined) return void (this.kept = bytes)
-    const all = new Uint8Array(bytes.length + later.length)
-    all.set(bytes)
-    all.set(later, bytes.length)
-    this.kept = all
+    this.backlog.bytes = joined(bytes, this.backlog.bytes)
+  }
+
+  /** Keeps bytes read ahead of what was asked; they come after any kept already. */
+  private stash(bytes: Uint8Array): void {
+    this.backlog.bytes = joined(this.backlog.bytes, bytes)
   }
 
   /**
@@ -279,6 +324,11 @@ export class Direction {
 /** One fd registered with a poller, with its two directions. */
 export class Pollable {
   closed = false
+  /**
+   * Another descriptor shares this one's file (it was dup'ed, or is a dup):
+   * its epoll registration outlives its close, so the close must remove it.
+   */
+  shared = false
   readonly input: Direction
   readonly output: Direction
 
@@ -326,6 +376,8 @@ export class Pollable {
 /** A native poller and the fds registered with it: what a Netpoll service is. */
 export class Poller {
   readonly backend: "epoll" | "uv_poll"
+  /** Where reads put what they take beyond the caller's buffer (reads are synchronous: one is enough). */
+  readonly spare = new Uint8Array(SPARE_BYTES)
   private readonly batch = new Int32Array(BATCH_PAIRS * 2 + CONTROL_WORDS)
   private readonly byToken = new Map<number, Pollable>()
   private handle!: PollerHandle
@@ -405,7 +457,7 @@ export class Poller {
   /** Deregisters and closes a Pollable's fd (once: `Pollable.close` guards it). */
   release(pollable: Pollable): void {
     this.byToken.delete(pollable.token)
-    addon.pollerDel(this.handle, pollable.fd)
+    addon.pollerDel(this.handle, pollable.fd, pollable.shared ? 1 : 0)
   }
 
   park(pollable: Pollable): void {

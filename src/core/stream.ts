@@ -27,14 +27,98 @@ export const BUFFER_CHANGED = -0x10005
 export const bufferChanged = (method: string): string =>
   `${method}: buf was detached or resized while the call waited; nothing more was moved`
 
-/** A read or write of `buf[offset, offset + length)`: the addon's `read` or `write`. */
-export type Syscall = (fd: number, buf: Uint8Array, offset: number, length: number) => number
+/** A read or write of `buf[offset, offset + length)` on a direction's fd. */
+export type Syscall<B = Uint8Array> = (direction: Direction, buf: B, offset: number, length: number) => number
 
-export const read: Syscall = addon.read
+/** recv into the caller's buffer, and what more the socket has into the handle's backlog (`Direction.readAhead`). */
+export const read: Syscall = (direction, buf, offset, length) => direction.readAhead(buf, offset, length)
+export const write: Syscall = (direction, buf, offset, length) =>
+  direction.settle(addon.write(direction.pollable.fd, buf, offset, length), length)
+export const readv: Syscall<Vector> = (direction, bufs, offset, length) =>
+  direction.settle(addon.readv(direction.pollable.fd, bufs, offset, length), length)
+export const writev: Syscall<Vector> = (direction, bufs, offset, length) =>
+  direction.settle(addon.writev(direction.pollable.fd, bufs, offset, length), length)
 
 /** Whether a value is a buffer the syscalls take (a Proxy or a plain object is not). */
 export const isBytes = (buf: unknown): buf is Uint8Array => ArrayBuffer.isView(buf) && buf instanceof Uint8Array
-export const write: Syscall = addon.write
+
+/** Several buffers that one vectored call fills (or sends) in order, as one sequence of bytes. */
+export type Vector = ReadonlyArray<Uint8Array>
+
+/** What the transfers need to know of their buffer: one Uint8Array, or a Vector. */
+export interface Shape<B> {
+  readonly length: (buf: B) => number
+  /** Copies `bytes` into `buf` from `offset` on; returns how many fit. */
+  readonly copyIn: (buf: B, offset: number, bytes: Uint8Array) => number
+  /** A copy of the first `n` bytes of `buf`. */
+  readonly head: (buf: B, n: number) => Uint8Array
+  /**
+   * How much of `buf[offset, offset + length)` one syscall takes: all of it,
+   * but for a Vector only as far as its first MAX_IOV non-empty buffers, so
+   * that a short count still means a drained socket.
+   */
+  readonly span: (buf: B, offset: number, length: number) => number
+}
+
+/** The most buffers the addon's `readv` / `writev` take per call (IOV_MAX). */
+export const MAX_IOV = 1024
+
+export const single: Shape<Uint8Array> = {
+  length: (buf) => buf.length,
+  copyIn: (buf, offset, bytes) => {
+    const n = Math.min(bytes.length, buf.length - offset)
+    buf.set(n === bytes.length ? bytes : bytes.subarray(0, n), offset)
+    return n
+  },
+  head: (buf, n) => buf.slice(0, n),
+  span: (_, __, length) => length
+}
+
+export const vector: Shape<Vector> = {
+  length: (bufs) => {
+    let total = 0
+    for (const buf of bufs) total += buf.length
+    return total
+  },
+  copyIn: (bufs, offset, bytes) => {
+    let copied = 0
+    for (const buf of bufs) {
+      if (copied === bytes.length) break
+      if (offset >= buf.length) {
+        offset -= buf.length
+        continue
+      }
+      copied += single.copyIn(buf, offset, bytes.subarray(copied))
+      offset = 0
+    }
+    return copied
+  },
+  head: (bufs, n) => {
+    const out = new Uint8Array(n)
+    let at = 0
+    for (const buf of bufs) {
+      if (at === n) break
+      const take = Math.min(buf.length, n - at)
+      out.set(buf.subarray(0, take), at)
+      at += take
+    }
+    return out
+  },
+  span: (bufs, offset, length) => {
+    let covered = 0
+    let count = 0
+    for (const buf of bufs) {
+      if (offset >= buf.length) {
+        offset -= buf.length
+        continue
+      }
+      covered += buf.length - offset
+      offset = 0
+      if (++count === MAX_IOV || covered >= length) break
+    }
+    return Math.min(covered, length)
+  }
+}
 
 /**
  * One `read` or `write`: the syscall first, a park only on EAGAIN. It takes no
@@ -42,20 +126,29 @@ export const write: Syscall = addon.write
  * holds the direction. `length` is the buffer's length when the call was made.
  * Returns the count, WAIT_READY, WAIT_TURN, BUFFER_CHANGED or an error code.
  */
-export const once = (
+export const once = <B>(
   direction: Direction,
-  syscall: Syscall,
-  buf: Uint8Array,
+  shape: Shape<B>,
+  syscall: Syscall<B>,
+  buf: B,
   length: number,
   currentOwner: () => Owner
 ): number => {
   const pollable = direction.pollable
   if (pollable.closed) return errno.CLOSED
-  if (buf.length !== length) return BUFFER_CHANGED
+  if (shape.length(buf) !== length) return BUFFER_CHANGED
   if (direction.lockedByOther(currentOwner)) return WAIT_TURN
-  if (direction.kept !== undefined) return direction.takeKept(buf, 0)
+  if (direction.kept !== undefined) {
+    // The backlog first; then, with room left, what the socket has (a read returns what is there).
+    const taken = direction.takeKept((kept) => shape.copyIn(buf, 0, kept))
+    if (taken === length || direction.mustWait) return taken
+    const n = direction.transfer(syscall, buf, taken, shape.span(buf, taken, length - taken))
+    if (n > 0) pollable.poller.hooks.transferred("read", n)
+    // End of stream or an error shows on the next call; this one returns the backlog's bytes.
+    return n > 0 ? taken + n : taken
+  }
   if (direction.mustWait) return WAIT_READY
-  const n = direction.transfer(syscall, buf, 0, buf.length)
+  const n = direction.transfer(syscall, buf, 0, shape.span(buf, 0, length))
   if (n >= 0) {
     pollable.poller.hooks.transferred(direction === pollable.input ? "read" : "write", n)
     return n
@@ -72,11 +165,11 @@ export const DONE = 0
  * its end, so that no other call's bytes land inside the message; the lock is
  * released when the call ends, however it ends.
  */
-export class Transfer {
+export class Transfer<B = Uint8Array> {
   /** Bytes moved so far. */
   done = 0
-  /** The buffer's length when the call was made. */
-  private readonly length: number
+  /** The buffer's length when the call was made (or last grown, for a read to the end). */
+  protected length: number
   private owner: Owner | undefined = undefined
   private locker: Owner | undefined = undefined
   /** The call has its result (success, end of stream, an error): nothing to keep. */
@@ -84,39 +177,55 @@ export class Transfer {
 
   constructor(
     readonly direction: Direction,
-    readonly syscall: Syscall,
-    readonly buf: Uint8Array
+    readonly shape: Shape<B>,
+    readonly syscall: Syscall<B>,
+    public buf: B
   ) {
-    this.length = buf.length
+    this.length = shape.length(buf)
   }
 
   /** Moves what it can: DONE, WAIT_READY(_LOCKED), WAIT_TURN, UNEXPECTED_EOF, BUFFER_CHANGED or an error code. */
   step(currentOwner: () => Owner): number {
-    const { buf, direction } = this
+    const { direction, shape } = this
     const pollable = direction.pollable
     if (pollable.closed) return this.end(errno.CLOSED)
-    if (buf.length !== this.length) return this.end(BUFFER_CHANGED)
+    if (shape.length(this.buf) !== this.length) return this.end(BUFFER_CHANGED)
     if (this.owner === undefined && direction.lockedByOther(currentOwner)) return WAIT_TURN
     const name = direction === pollable.input ? "read" : "write"
-    while (this.done < buf.length) {
+    while (true) {
+      if (this.done === this.length) {
+        const code = this.full()
+        if (code !== undefined) return this.end(code)
+      }
+      const { buf, length } = this
       if (direction.kept !== undefined) {
-        this.done += direction.takeKept(buf, this.done)
+        const at = this.done
+        this.done += direction.takeKept((kept) => shape.copyIn(buf, at, kept))
         continue
       }
       if (direction.mustWait) return this.park(currentOwner)
-      const n = direction.transfer(this.syscall, buf, this.done, buf.length - this.done)
+      const n = direction.transfer(this.syscall, buf, this.done, shape.span(buf, this.done, length - this.done))
       if (n > 0) {
         this.done += n
         pollable.poller.hooks.transferred(name, n)
       } else if (n === 0) {
-        return this.end(UNEXPECTED_EOF)
+        return this.end(this.endOfStream())
       } else if (n !== -errno.EAGAIN) {
         return this.end(n)
       } else {
         return this.park(currentOwner)
       }
     }
-    return this.end(DONE)
+  }
+
+  /** The buffer is full: the call's code, or undefined to go on (with a larger buffer). */
+  protected full(): number | undefined {
+    return DONE
+  }
+
+  /** What end of stream means for the call. */
+  protected endOfStream(): number {
+    return UNEXPECTED_EOF
   }
 
   /**
@@ -140,8 +249,8 @@ export class Transfer {
   release(): void {
     this.locker?.settleParked()
     const { buf, direction } = this
-    if (!this.finished && direction === direction.pollable.input && buf.length === this.length) {
-      direction.keep(buf.slice(0, this.done))
+    if (!this.finished && direction === direction.pollable.input && this.shape.length(buf) === this.length) {
+      direction.keep(this.shape.head(buf, this.done))
     }
     this.end(DONE)
   }
@@ -151,6 +260,44 @@ export class Transfer {
     if (this.owner !== undefined && this.direction.owner === this.owner) this.direction.unlock()
     this.owner = undefined
     return code
+  }
+}
+
+/** `ReadToEnd.step`: more than `maxBytes` arrived; every byte read was kept for the next read. */
+export const LIMIT_EXCEEDED = -0x10006
+
+/** The first buffer of a read to the end; it doubles as it fills, up to the limit. */
+const FIRST_CHUNK = 64 * 1024
+
+/**
+ * `readToEnd`: reads until end of stream into a buffer that grows up to
+ * `maxBytes + 1` bytes; one byte more than the limit says it was passed.
+ * Interrupted or over the limit, it keeps what it read for the next read.
+ */
+export class ReadToEnd extends Transfer<Uint8Array> {
+  constructor(direction: Direction, readonly maxBytes: number) {
+    super(direction, single, read, new Uint8Array(Math.min(maxBytes + 1, FIRST_CHUNK)))
+  }
+
+  /** What was read, once `step` returned DONE. */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(0, this.done)
+  }
+
+  protected override full(): number | undefined {
+    if (this.done > this.maxBytes) {
+      this.direction.keep(this.buf.slice(0, this.done))
+      return LIMIT_EXCEEDED
+    }
+    const grown = new Uint8Array(Math.min(this.buf.length * 2, this.maxBytes + 1))
+    grown.set(this.buf)
+    this.buf = grown
+    this.length = grown.length
+    return undefined
+  }
+
+  protected override endOfStream(): number {
+    return DONE
   }
 }
 
@@ -164,7 +311,14 @@ const failure = (code: number, syscall: string): Failure => ({ code, syscall })
 
 /** TCP_KEEPIDLE in whole seconds for an initial delay in milliseconds; 0 keeps the system's. */
 export const keepIdleSeconds = (millis: number | undefined): number =>
-  millis === undefined || !(millis > 0) ? 0 : Math.max(1, Math.ceil(millis / 1000))
+  millis === undefined || !(millis > 0) ? 0 : Math.min(MAX_KEEP_IDLE_SECONDS, Math.max(1, Math.ceil(millis / 1000)))
+
+/**
+ * The largest TCP_KEEPIDLE handed to the kernel: beyond an int, the addon
+ * could not take it; the kernel refuses what it cannot honour (EINVAL above
+ * 32767 s on Linux), which is a typed error with the socket closed.
+ */
+const MAX_KEEP_IDLE_SECONDS = 0x7fffffff
 
 /** What `connect` sets on its socket before connecting. */
 export interface ConnectSettings {
@@ -235,10 +389,16 @@ export const address = (pollable: Pollable, syscall: "getsockname" | "getpeernam
 /** dup(2) registered with the same poller: the clone's Pollable, or a failure. */
 export const dup = (pollable: Pollable): Pollable | Failure => {
   if (pollable.closed) return failure(errno.CLOSED, "dup")
+  // Shared from the dup on: whichever closes first leaves the file alive, and its registration with it.
+  pollable.shared = true
   const fd = addon.dup(pollable.fd)
   if (fd < 0) return failure(fd, "dup")
   const clone = pollable.poller.register(fd, "dup")
-  return typeof clone === "number" ? failure(clone, clone === errno.CLOSED ? "dup" : "epoll_ctl") : clone
+  if (typeof clone === "number") return failure(clone, clone === errno.CLOSED ? "dup" : "epoll_ctl")
+  clone.shared = true
+  // One byte stream: bytes either handle read ahead are the next for both.
+  clone.input.backlog = pollable.input.backlog
+  return clone
 }
 
 const shutdownHow = { read: 0, write: 1, both: 2 } as const

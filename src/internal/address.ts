@@ -4,6 +4,7 @@ import * as Host from "effect/net/Host"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Result from "effect/Result"
 import * as NetError from "../NetError.js"
+import { validate } from "./core.js"
 import { lookup } from "./lookup.js"
 
 /** What `connect` and `bind` accept. */
@@ -12,7 +13,14 @@ export type Input = string | { readonly host: string; readonly port: number } | 
 /** What `localAddr` and `peerAddr` return. */
 export type Address = NetAddress.InetAddress
 
-export const isInetAddress: (u: unknown) => u is NetAddress.InetAddress = NetAddress.isInetAddress
+/** effect/net's guard, false for a value that throws when asked (a Proxy whose traps throw). */
+export const isInetAddress = (u: unknown): u is NetAddress.InetAddress => {
+  try {
+    return NetAddress.isInetAddress(u)
+  } catch {
+    return false
+  }
+}
 
 /** Whether a value is an address of this line (an InetAddress). */
 export const isAddress = isInetAddress
@@ -39,21 +47,12 @@ export const fromNative = (native: readonly [4 | 6, string, number]): NetAddress
   return Result.isSuccess(scoped) ? scoped.success : NetAddress.inetAddressFromNativeUnsafe(ip.slice(0, zone), port)
 }
 
-/** The input as an error shows it: strings as given, records as "host:port". */
-const display = (input: unknown): string => {
-  try {
-    if (typeof input === "string") return input
-    if (isInetAddress(input)) return String(input)
-    if (typeof input !== "object" || input === null) return String(input)
-    const { host, port } = input as { readonly host?: unknown; readonly port?: unknown }
-    const h = String(host)
-    return `${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${String(port)}`
-  } catch {
-    return "<unprintable address>"
-  }
-}
+/** The input as an error shows it: strings as given, records as "host:port" (the core's text). */
+const display = (input: unknown): string => isInetAddress(input) ? String(input) : validate.addressText(input)
 
-const invalid = (input: unknown, reason: string) => new NetError.InvalidAddress({ address: display(input), reason })
+/** An InvalidAddress for the input; the core's reason where effect/net's would mislead. */
+const invalid = (input: unknown, reason: string) =>
+  new NetError.InvalidAddress({ address: display(input), reason: validate.addressMistake(input) ?? reason })
 
 const parse = (input: unknown): Result.Result<Host.HostPort, NetError.InvalidAddress> => {
   if (typeof input !== "string" && (typeof input !== "object" || input === null)) {
@@ -61,8 +60,9 @@ const parse = (input: unknown): Result.Result<Host.HostPort, NetError.InvalidAdd
   }
   try {
     return Result.mapError(Host.hostPortFromInput(input as Host.HostPortInput), (error) => invalid(input, error.message))
-  } catch (cause) {
-    return Result.fail(invalid(input, cause instanceof Error ? cause.message : String(cause)))
+  } catch {
+    // effect/net reads the input as it is typed: a getter or Proxy trap that throws lands here.
+    return Result.fail(invalid(input, "the address cannot be read"))
   }
 }
 

@@ -51,10 +51,23 @@ export const close = (pollable: Pollable): Effect.Effect<void> => Effect.sync(()
 /**
  * A poller for the layer's lifetime; its release closes every fd it still owns.
  * A failure of the poller itself is logged from a fiber of the layer's scope,
- * so it reaches the program's logger.
+ * so it reaches the program's logger. That fiber is forked first, so that the
+ * scope's close shuts the poller down (at once, in its own step) before it
+ * interrupts the fiber (which may let other fibers run).
  */
 export const acquire = (edgeTriggered: boolean): Effect.Effect<Poller, never, Scope.Scope> =>
   Effect.gen(function*() {
+    let failure: number | undefined = undefined
+    let report: ((code: number) => void) | undefined = undefined
+    const failed = runtime.async<NetError.NetError>((resume) => {
+      report = (code) => resume(Effect.succeed(errors.fromCode(code, core.poller.FAILED_SYSCALL)))
+      if (failure !== undefined) report(failure)
+    })
+    yield* Effect.forkIn(
+      Effect.flatMap(failed, (error) =>
+        Effect.logError("Netpoll: the poller failed; its parked fibers fail and it parks no more", error)),
+      yield* Effect.scope
+    )
     const poller = yield* Effect.acquireRelease(
       Effect.suspend(() => {
         const poller = core.poller.Poller.open(edgeTriggered, metrics.hooks)
@@ -62,15 +75,10 @@ export const acquire = (edgeTriggered: boolean): Effect.Effect<Poller, never, Sc
       }),
       (poller) => Effect.sync(() => poller.shutdown())
     )
-    const failed = runtime.async<NetError.NetError>((resume) => {
-      poller.onFailure = (code) => resume(Effect.succeed(errors.fromCode(code, core.poller.FAILED_SYSCALL)))
-    })
-    const scope = yield* Effect.scope
-    yield* Effect.forkIn(
-      Effect.flatMap(failed, (error) =>
-        Effect.logError("Netpoll: the poller failed; its parked fibers fail and it parks no more", error)),
-      scope
-    )
+    poller.onFailure = (code) => {
+      failure = code
+      report?.(code)
+    }
     return poller
   })
 

@@ -6,11 +6,14 @@
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 
 /** A fiber, as observers and `interruptAll` see it. */
@@ -89,3 +92,18 @@ export const spanOptions = (kind: Tracer.SpanKind, attributes: Record<string, un
   kind,
   attributes
 })
+
+/** Whether a value is a duration this line's `effect` takes (`Duration.Input`); never throws. */
+export const isDuration = (u: unknown): boolean => Option.isSome(Duration.fromInput(u as Duration.Input))
+
+/** A Stream of what `pull` gives, one element per pull, until it gives None. */
+export const repeatSome = <A, E>(pull: Effect.Effect<Option.Option<A>, E>): Stream.Stream<A, E> =>
+  Stream.fromEffectRepeat(Effect.flatMap(pull, (next) => Option.isSome(next) ? Effect.succeed(next.value) : Cause.done()))
+
+/**
+ * `self` after a yield when the fiber must yield before a syscall so that the
+ * syscall's result reaches its caller (see the Effect 3 line), else undefined.
+ * Effect 4 runs an automatic yield's saved instruction before it looks at
+ * interrupts, so a result is never dropped there: always undefined.
+ */
+export const yieldFirst = <A, E>(_self: Effect.Effect<A, E>): Effect.Effect<A, E> | undefined => undefined

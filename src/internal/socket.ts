@@ -42,10 +42,8 @@ const fromOpen = <R>(
   options: Options
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.withFiber((fiber) => {
+    // makeSocket and layerSocket checked the options (tcpStream.socketDefect).
     const chunkSize = options.chunkSize ?? duplex.DEFAULT_CHUNK_SIZE
-    if (!duplex.isChunkSize(chunkSize)) {
-      return Effect.die(new RangeError(`chunkSize must be a positive integer, got ${String(chunkSize)}`))
-    }
     const openContext = fiber.context as Context.Context<Exclude<R, Scope.Scope>>
     const latch = Latch.makeUnsafe(false)
     // Orders writes before the FIN that releasing the writer sends, as net.Socket#end does.
@@ -169,16 +167,26 @@ export const makeSocket = <R>(
   open: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
-  fromOpen(Effect.mapError(open, openError), {
-    openTimeout: options?.openTimeout,
-    chunkSize: options?.chunkSize
+  Effect.suspend(() => {
+    const defect = tcpStream.socketDefect("makeSocket", open, options, true)
+    return defect !== undefined ? Effect.die(defect) : fromOpen(Effect.mapError(tcpStream.openedStream(open), openError), {
+      openTimeout: options?.openTimeout,
+      chunkSize: options?.chunkSize
+    })
   })
 
+// The options are checked when the layer is built, not at each dial.
 export const layerSocket = (
   input: address.Input,
   options?: TcpStream.ConnectOptions & TcpStream.SocketOptions
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
-  Layer.effect(Socket.Socket, makeSocket(tcpStream.connect(input, options), options))
+  Layer.effect(
+    Socket.Socket,
+    Effect.suspend(() => {
+      const defect = tcpStream.socketDefect("layerSocket", undefined, options, true)
+      return defect !== undefined ? Effect.die(defect) : makeSocket(tcpStream.connect(input, options), options)
+    })
+  )
 
 /**
  * The Socket of one accepted connection: its first reader acquisition takes

@@ -10,11 +10,26 @@ import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import type * as NetError from "../NetError.js"
 import type * as TcpStream from "../TcpStream.js"
-import { duplex } from "./core.js"
+import { duplex, validate } from "./core.js"
 import * as runtime from "./runtime.js"
+import * as tcpStream from "./tcpStream.js"
 
-export const invalidChunkSize = (size: unknown): RangeError =>
-  new RangeError(`chunkSize must be a positive integer, got ${String(size)}`)
+/**
+ * The defect for an adapter's bad `stream` or `chunkSize` (the same rules for
+ * `toStream`, `toSink` and `toDuplex` on both lines), or undefined: a TypeError,
+ * or the RangeError the README promises for a `chunkSize` that is no positive integer.
+ */
+export const adapterDefect = (
+  what: "toStream" | "toSink" | "toDuplex",
+  stream: unknown,
+  options?: unknown
+): Error | undefined => {
+  if (!tcpStream.isTcpStream(stream)) return new TypeError(validate.notStream(what, stream))
+  const notObject = validate.optionsObject(options, what)
+  if (notObject !== undefined) return new TypeError(notObject)
+  const size = validate.chunkSize(options, what)
+  return size === undefined ? undefined : new RangeError(size)
+}
 
 /** Writes the pieces in order, joining small batches so they leave in one write. */
 export const writeAllOf = (
@@ -68,8 +83,11 @@ export const toDuplex = (
   options?: TcpStream.DuplexOptions
 ): Effect.Effect<Duplex, never, Scope.Scope> =>
   Effect.suspend(() => {
+    const allowHalfOpen = validate.allowHalfOpen(options)
+    const defect = adapterDefect("toDuplex", stream, options) ??
+      (allowHalfOpen === undefined ? undefined : new TypeError(allowHalfOpen))
+    if (defect !== undefined) return Effect.die(defect)
     const size = options?.chunkSize ?? duplex.DEFAULT_CHUNK_SIZE
-    if (!duplex.isChunkSize(size)) return Effect.die(invalidChunkSize(size))
     return runtime.withCaptured<Duplex, never, Scope.Scope>((captured) =>
       Effect.acquireRelease(
         Effect.sync((): Duplex =>

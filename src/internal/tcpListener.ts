@@ -46,7 +46,9 @@ const acceptFrom = (
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   span: Tracer.Span | undefined
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
-  Effect.suspend(() => {
+  Effect.suspend((): Effect.Effect<TcpStream.TcpStream, NetError.NetError> => {
+    const later = runtime.yieldFirst(acceptFrom(self, scope, restore, span))
+    if (later !== undefined) return later
     const accepted = acceptNow(self, span)
     if (accepted === streamCore.WAIT_READY) {
       return Effect.flatMap(
@@ -256,18 +258,33 @@ class Server<E, R> {
   readonly shutdown: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(Array.from(this.handlers)))
 }
 
+/**
+ * The defect for bad options of `layerSocketServer` (those of `bind`, and
+ * `maxConnections`), the same on both lines, before any fd exists; or undefined.
+ */
+export const socketServerDefect = (options: unknown): Error | undefined => {
+  const message = validate.bindOptions(options, "layerSocketServer")
+  if (message !== undefined) return new TypeError(message)
+  const max = validate.maxConnections(options, "layerSocketServer")
+  return max === undefined ? undefined : new RangeError(max)
+}
+
 export const serve = <E, R>(
   listener: TcpListener.TcpListener,
   handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
   options?: { readonly maxConnections?: number | undefined }
 ): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
   Effect.suspend(() => {
+    // Every TcpListener comes from `bind`: the loop needs its fd, so no other implementation will do.
+    const bad = (validate.isInstance(listener, TcpListenerImpl)
+      ? undefined
+      : tcpStream.badInput(validate.notListener("serve", listener))) ??
+      tcpStream.badInput(validate.handler(handler)) ??
+      tcpStream.badInput(validate.optionsObject(options, "serve")) ??
+      tcpStream.badInput(validate.maxConnections(options, "serve"), RangeError)
+    if (bad !== undefined) return bad
     const max = options?.maxConnections
-    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
-      return Effect.die(new RangeError(`serve: maxConnections must be a positive integer, got ${String(max)}`))
-    }
     return runtime.withCaptured<never, NetError.NetError, Exclude<R, Scope.Scope>>((captured, fiber) => {
-      // Every TcpListener comes from `bind`: its type id admits no other implementation.
       const server = new Server(listener as TcpListenerImpl, handler, max, captured, runtime.isTraced(fiber))
       return Effect.ensuring(server.loop, server.shutdown)
     })

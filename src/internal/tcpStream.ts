@@ -7,6 +7,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as NetError from "../NetError.js"
 import { Netpoll } from "../Netpoll.js"
+import type * as Io from "../Io.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as address from "./address.js"
 import { stream as core, validate } from "./core.js"
@@ -46,57 +47,120 @@ const waitOrFail = <A>(
     ? Effect.die(new Error(core.bufferChanged(syscall)))
     : Effect.fail(errors.fromCode(code, syscall, address))
 
-/** One `read` or `write` as an effect, which is also what a woken fiber runs again. */
-const onceEffect = (
+/** One `read` or `write` (or its vectored form) as an effect, which is also what a woken fiber runs again. */
+const onceEffect = <B>(
   self: TcpStreamImpl,
   direction: netpoll.Direction,
   syscall: "read" | "write",
-  buf: Uint8Array
+  shape: core.Shape<B>,
+  transfer: core.Syscall<B>,
+  buf: B,
+  length: number
 ): Effect.Effect<number, NetError.NetError> => {
-  const transfer = syscall === "read" ? core.read : core.write
-  const length = buf.length
   const call: Effect.Effect<number, NetError.NetError> = Effect.suspend(() => {
-    const n = core.once(direction, transfer, buf, length, netpoll.currentOwner)
+    const later = runtime.yieldFirst(call)
+    if (later !== undefined) return later
+    const n = core.once(direction, shape, transfer, buf, length, netpoll.currentOwner)
     return n >= 0 ? Effect.succeed(n) : waitOrFail(n, direction, call, syscall, self.remote)
   })
   return call
 }
 
-/** One `readExact` or `writeAll`: the core's Transfer, its codes as effects. */
-const transferEffect = (
+/** One `readExact`, `writeAll`, `writeAllVectored` or `readToEnd`: the core's Transfer, its codes as effects. */
+const transferEffect = <B>(
   self: TcpStreamImpl,
-  direction: netpoll.Direction,
   syscall: "read" | "write",
-  buf: Uint8Array
-): Effect.Effect<void, NetError.NetError> =>
-  Effect.suspend(() => {
-    const transfer = new core.Transfer(direction, syscall === "read" ? core.read : core.write, buf)
-    const step: Effect.Effect<void, NetError.NetError> = Effect.suspend(() => {
-      const code = transfer.step(netpoll.currentOwner)
-      switch (code) {
-        case core.DONE:
-          return Effect.void
-        case core.WAIT_READY_LOCKED:
-          return Effect.ensuring(netpoll.waitReady(direction, step), Effect.sync(() => transfer.release()))
-        case core.UNEXPECTED_EOF:
-          return Effect.fail(
-            new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: transfer.done })
-          )
-        default:
-          return waitOrFail(code, direction, step, syscall, self.remote)
-      }
-    })
-    return step
+  transfer: core.Transfer<B>
+): Effect.Effect<void, NetError.NetError> => {
+  const direction = transfer.direction
+  const step: Effect.Effect<void, NetError.NetError> = Effect.suspend(() => {
+    const later = runtime.yieldFirst(step)
+    if (later !== undefined) return later
+    const code = transfer.step(netpoll.currentOwner)
+    switch (code) {
+      case core.DONE:
+        return Effect.void
+      case core.WAIT_READY_LOCKED:
+        return Effect.ensuring(netpoll.waitReady(direction, step), Effect.sync(() => transfer.release()))
+      case core.UNEXPECTED_EOF:
+        return Effect.fail(
+          new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: transfer.done })
+        )
+      case core.LIMIT_EXCEEDED:
+        return Effect.fail(
+          new NetError.LimitExceeded({
+            operation: "readToEnd",
+            limit: transfer instanceof core.ReadToEnd ? transfer.maxBytes : 0
+          })
+        )
+      default:
+        return waitOrFail(code, direction, step, syscall, self.remote)
+    }
   })
+  return step
+}
+
+const decoder = new TextDecoder()
 
 /**
  * A defect for a caller's bad argument (`message` from the core's checks,
- * naming the public option), or undefined when there is none.
+ * naming the public option), or undefined when there is none. A TypeError, or
+ * a RangeError for a number out of its range where the README promises one.
  */
-export function badInput(message: string): Effect.Effect<never>
-export function badInput(message: string | undefined): Effect.Effect<never> | undefined
-export function badInput(message: string | undefined): Effect.Effect<never> | undefined {
-  return message === undefined ? undefined : Effect.die(new TypeError(message))
+export function badInput(message: string, kind?: new(message: string) => Error): Effect.Effect<never>
+export function badInput(message: string | undefined, kind?: new(message: string) => Error): Effect.Effect<never> | undefined
+export function badInput(
+  message: string | undefined,
+  kind: new(message: string) => Error = TypeError
+): Effect.Effect<never> | undefined {
+  return message === undefined ? undefined : Effect.die(new kind(message))
+}
+
+/** Whether a value is a TcpStream of this line (false, never a throw, for anything else). */
+export const isTcpStream = (u: unknown): u is TcpStream.TcpStream => validate.hasTypeId(u, TypeId)
+
+/**
+ * `makeSocket`'s `open`, dying (with a message naming `open`) when what it
+ * yields is no TcpStream: the Socket would otherwise call methods it lacks.
+ */
+export const openedStream = <E, R>(
+  open: Effect.Effect<TcpStream.TcpStream, E, R>
+): Effect.Effect<TcpStream.TcpStream, E, R> =>
+  Effect.flatMap(open, (stream) =>
+    isTcpStream(stream) ? Effect.succeed(stream) : Effect.die(new TypeError(validate.notOpenedStream(stream))))
+
+/** Effect's guard, false for a value that throws when asked (a Proxy whose traps throw). */
+const isEffect = (u: unknown): boolean => {
+  try {
+    return Effect.isEffect(u)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The defect for bad arguments of `makeSocket` (`open`) or `layerSocket` (its
+ * connect options), and of both (`openTimeout`, and `chunkSize` where the line
+ * has it: the Effect 3 Socket has none), the same on both lines; or undefined.
+ * A TypeError, or the RangeError the README promises for a `chunkSize` that is
+ * no positive integer.
+ */
+export const socketDefect = (
+  what: "makeSocket" | "layerSocket",
+  open: unknown,
+  options: unknown,
+  hasChunkSize: boolean
+): Error | undefined => {
+  const message = (what === "makeSocket" && !isEffect(open) ? validate.notOpenEffect(open) : undefined) ??
+    validate.optionsObject(options, what) ??
+    (what === "layerSocket" ? validate.connectOptions(options, what) : undefined)
+  if (message !== undefined) return new TypeError(message)
+  const size = hasChunkSize ? validate.chunkSize(options, what) : undefined
+  if (size !== undefined) return new RangeError(size)
+  const openTimeout = validate.field(options, "openTimeout")
+  return openTimeout === undefined || runtime.isDuration(openTimeout)
+    ? undefined
+    : new TypeError(validate.notOpenTimeout(what, openTimeout))
 }
 
 /** An empty read or write: 0 at once, or SocketClosed. */
@@ -131,24 +195,82 @@ class TcpStreamImpl implements TcpStream.TcpStream {
 
   read(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
     if (!core.isBytes(buf)) return badInput(validate.notBytes("read", buf))
-    return buf.length === 0 ? empty(this, "read") : onceEffect(this, this.pollable.input, "read", buf)
+    return buf.length === 0
+      ? empty(this, "read")
+      : onceEffect(this, this.pollable.input, "read", core.single, core.read, buf, buf.length)
+  }
+
+  readVectored(bufs: ReadonlyArray<Uint8Array>): Effect.Effect<number, NetError.NetError> {
+    const defect = validate.vector("readVectored", bufs)
+    if (defect !== undefined) return badInput(defect)
+    // A copy: the caller may change its array while the call waits.
+    const vector = Array.from(bufs)
+    const length = core.vector.length(vector)
+    return length === 0
+      ? empty(this, "read")
+      : onceEffect(this, this.pollable.input, "read", core.vector, core.readv, vector, length)
   }
 
   write(buf: Uint8Array): Effect.Effect<number, NetError.NetError> {
     if (!core.isBytes(buf)) return badInput(validate.notBytes("write", buf))
-    return buf.length === 0 ? empty(this, "write") : onceEffect(this, this.pollable.output, "write", buf)
+    return buf.length === 0
+      ? empty(this, "write")
+      : onceEffect(this, this.pollable.output, "write", core.single, core.write, buf, buf.length)
+  }
+
+  writeVectored(bufs: ReadonlyArray<Uint8Array>): Effect.Effect<number, NetError.NetError> {
+    const defect = validate.vector("writeVectored", bufs)
+    if (defect !== undefined) return badInput(defect)
+    const vector = Array.from(bufs)
+    const length = core.vector.length(vector)
+    return length === 0
+      ? empty(this, "write")
+      : onceEffect(this, this.pollable.output, "write", core.vector, core.writev, vector, length)
   }
 
   readExact(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
     if (!core.isBytes(buf)) return badInput(validate.notBytes("readExact", buf))
-    return buf.length === 0 ? Effect.asVoid(empty(this, "read")) : transferEffect(this, this.pollable.input, "read", buf)
+    return buf.length === 0
+      ? Effect.asVoid(empty(this, "read"))
+      : Effect.suspend(() =>
+        transferEffect(this, "read", new core.Transfer(this.pollable.input, core.single, core.read, buf))
+      )
   }
 
   writeAll(buf: Uint8Array): Effect.Effect<void, NetError.NetError> {
     if (!core.isBytes(buf)) return badInput(validate.notBytes("writeAll", buf))
     return buf.length === 0
       ? Effect.asVoid(empty(this, "write"))
-      : transferEffect(this, this.pollable.output, "write", buf)
+      : Effect.suspend(() =>
+        transferEffect(this, "write", new core.Transfer(this.pollable.output, core.single, core.write, buf))
+      )
+  }
+
+  writeAllVectored(bufs: ReadonlyArray<Uint8Array>): Effect.Effect<void, NetError.NetError> {
+    const defect = validate.vector("writeAllVectored", bufs)
+    if (defect !== undefined) return badInput(defect)
+    const vector = Array.from(bufs)
+    return core.vector.length(vector) === 0
+      ? Effect.asVoid(empty(this, "write"))
+      : Effect.suspend(() =>
+        transferEffect(this, "write", new core.Transfer(this.pollable.output, core.vector, core.writev, vector))
+      )
+  }
+
+  readToEnd(options: Io.ReadToEndOptions): Effect.Effect<Uint8Array, NetError.NetError> {
+    const defect = validate.maxBytes("readToEnd", options)
+    if (defect !== undefined) return badInput(defect)
+    const maxBytes = options.maxBytes
+    return Effect.suspend(() => {
+      const transfer = new core.ReadToEnd(this.pollable.input, maxBytes)
+      return Effect.map(transferEffect(this, "read", transfer), () => transfer.bytes.slice())
+    })
+  }
+
+  readToString(options: Io.ReadToEndOptions): Effect.Effect<string, NetError.NetError> {
+    const defect = validate.maxBytes("readToString", options)
+    if (defect !== undefined) return badInput(defect)
+    return Effect.map(this.readToEnd(options), (bytes) => decoder.decode(bytes))
   }
 
   get tryClone(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {

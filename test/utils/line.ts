@@ -9,6 +9,7 @@
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -17,6 +18,7 @@ import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Scheduler from "effect/Scheduler"
+import type * as Socket from "effect/socket/Socket"
 import * as Tracer from "effect/Tracer"
 
 // Running: where this line is, and how child processes run it.
@@ -63,6 +65,14 @@ export const poll = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<Exit.Exit<A,
 /** Interrupts `fiber` from a detached fiber and goes on at once, without waiting for it to finish. */
 export const interruptFork = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<void> =>
   Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber)))
+
+/** Completes a Deferred from a callback, outside any fiber (as the README's TLS helper does). */
+export const doneUnsafe = <A, E>(self: Deferred.Deferred<A, E>, effect: Effect.Effect<A, E>): void => {
+  Deferred.doneUnsafe(self, effect)
+}
+
+/** Dials a Socket once, as its users do (`effect/socket`: acquiring `reader`), and lets it go. */
+export const dialSocket = (socket: Socket.Socket): Effect.Effect<void, unknown> => Effect.scoped(Effect.asVoid(socket.reader))
 
 // Exits and causes.
 

@@ -6,14 +6,30 @@
  * This file lives under effect3/ so that `effect` and `@effect/platform-node` resolve to
  * effect3/node_modules; `loaded` checks that at start-up. The Effect 4 twin is
  * bench/impl/nodesocket.ts.
+ *
+ * In `pipeline` the client writes a batch's commands with one `write` each (the writer takes one
+ * chunk) and counts reply lines in the chunks `run` queues; the server splits lines out of each
+ * chunk and writes their replies with one `write`.
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type * as Socket from "@effect/platform/Socket"
 import { Deferred, Effect, Exit, Queue } from "effect"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
-import { roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
-import { BACKLOG, checkEcho, loadedBy, MESSAGE_BYTES, request, startWindow } from "../protocol.js"
+import { pipelineBatches, roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
+import {
+  BACKLOG,
+  checkEcho,
+  countLines,
+  isCommand,
+  LineSplitter,
+  loadedBy,
+  MESSAGE_BYTES,
+  PIPELINE_REPLY,
+  pipelineCommands,
+  request,
+  startWindow
+} from "../protocol.js"
 
 const ack = Uint8Array.of(1)
 
@@ -31,6 +47,19 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) =>
         const write = yield* socket.writer
         yield* socket.run((chunk) => {
           if (tally.count(chunk.length) === params.bulkBytes) return write(ack)
+        })
+      }).pipe(Effect.scoped, Effect.zipRight(tally.finishOne))
+    case "pipeline":
+      return Effect.gen(function*() {
+        const write = yield* socket.writer
+        const lines = new LineSplitter()
+        const onLine = (line: string) => {
+          if (!isCommand(line)) throw new Error(`not a command: ${JSON.stringify(line)}`)
+          tally.countCommand()
+        }
+        yield* socket.run((chunk) => {
+          const answered = lines.push(chunk, onLine)
+          if (answered > 0) return write(PIPELINE_REPLY.repeat(answered))
         })
       }).pipe(Effect.scoped, Effect.zipRight(tally.finishOne))
     case "accept":
@@ -97,9 +126,32 @@ const pingPong = ({ incoming, write }: Connection, rounds: number) =>
     }
   })
 
+/** Takes chunks until `replies` reply lines have arrived, and checks there was nothing more. */
+const receiveReplies = ({ incoming }: Connection, replies: number) =>
+  Effect.gen(function*() {
+    let lines = 0
+    let bytes = 0
+    while (lines < replies) {
+      const chunk = yield* Queue.take(incoming)
+      lines += countLines(chunk)
+      bytes += chunk.length
+    }
+    if (lines !== replies || bytes !== replies * PIPELINE_REPLY.length) {
+      return yield* Effect.dieMessage(`${lines} reply lines in ${bytes} bytes, expected ${replies}`)
+    }
+  })
+
 const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
   Effect.gen(function*() {
     switch (scenario) {
+      case "pipeline": {
+        const commands = pipelineCommands(params.pipelineCommands)
+        const send = ({ write }: Connection) =>
+          Effect.gen(function*() {
+            for (const command of commands) yield* write(command)
+          })
+        return yield* pipelineBatches(params, open(port), send, receiveReplies)
+      }
       case "pingpong":
       case "many":
         return yield* roundTrips(scenario, params, open(port), pingPong)

@@ -4,8 +4,8 @@ import * as Either from "effect/Either"
 import * as Equal from "effect/Equal"
 import * as Hash from "effect/Hash"
 import { NodeInspectSymbol } from "effect/Inspectable"
-import * as Predicate from "effect/Predicate"
 import * as NetError from "../NetError.js"
+import { validate } from "./core.js"
 import { lookup } from "./lookup.js"
 import type * as SocketAddr from "../SocketAddr.js"
 
@@ -36,7 +36,8 @@ class SocketAddrImpl implements SocketAddr.SocketAddr {
   }
 }
 
-export const isSocketAddr = (u: unknown): u is SocketAddr.SocketAddr => Predicate.hasProperty(u, TypeId)
+/** False for a value that throws when asked (a Proxy whose traps throw), as for any other non-address. */
+export const isSocketAddr = (u: unknown): u is SocketAddr.SocketAddr => validate.hasTypeId(u, TypeId)
 
 /** Whether a value is an address of this line (a SocketAddr). */
 export const isAddress = isSocketAddr
@@ -56,16 +57,9 @@ export const host = (self: SocketAddr.SocketAddr): string => self.address
 export const fromNative = (tuple: readonly [4 | 6, string, number]): SocketAddr.SocketAddr =>
   new SocketAddrImpl(tuple[0] === 4 ? "IPv4" : "IPv6", tuple[1], tuple[2])
 
-/** The input as an error shows it: strings as given, records as "host:port". */
-const display = (input: unknown): string => {
-  if (typeof input === "string") return input
-  if (typeof input !== "object" || input === null) return String(input)
-  const { host, port } = input as { readonly host?: unknown; readonly port?: unknown }
-  const h = String(host)
-  return `${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${String(port)}`
-}
-
-const invalid = (input: unknown, reason: string) => new NetError.InvalidAddress({ address: display(input), reason })
+/** An InvalidAddress for the input, shown as the core shows it; the core's reason for the common mistakes. */
+const invalid = (input: unknown, reason: string) =>
+  new NetError.InvalidAddress({ address: validate.addressText(input), reason: validate.addressMistake(input) ?? reason })
 
 // RFC 1123 host names; an underscore is tolerated because resolvers accept it.
 const hostname = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
@@ -87,11 +81,11 @@ interface HostPort {
 
 const parsePort = (input: unknown, port: unknown): Either.Either<number, NetError.InvalidAddress> => {
   if (typeof port === "string") {
-    if (!/^\d{1,5}$/.test(port)) return Either.left(invalid(input, `port "${port}" is not a number`))
+    if (!/^\d{1,5}$/.test(port)) return Either.left(invalid(input, `port ${validate.show(port)} is not a number`))
     port = Number(port)
   }
   if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    return Either.left(invalid(input, `port ${String(port)} is outside 0..65535`))
+    return Either.left(invalid(input, `port ${validate.show(port)} is outside 0..65535`))
   }
   return Either.right(port)
 }
@@ -102,7 +96,7 @@ const checkHost = (input: unknown, host: unknown): Either.Either<{ host: string;
   const family = net.isIP(bare)
   if (family === 4) return Either.right({ host: bare, family })
   if (family === 6) return Either.right({ host: canonicalIPv6(bare), family })
-  if (bare !== host || !hostname.test(host)) return Either.left(invalid(input, `"${host}" is not a host name or IP address`))
+  if (bare !== host || !hostname.test(host)) return Either.left(invalid(input, `${validate.show(host)} is not a host name or IP address`))
   return Either.right({ host, family: 0 })
 }
 
@@ -122,9 +116,21 @@ const splitHostPort = (input: Exclude<SocketAddr.Input, SocketAddr.SocketAddr>):
     Either.map(parsePort(input, input.slice(colon + 1)), (port) => ({ host, port, family })))
 }
 
+/**
+ * The input's host and port, or why it is no address. A record is read as it
+ * is typed: a getter or Proxy trap that throws is an InvalidAddress too.
+ */
+const hostPortOf = (input: unknown): Either.Either<HostPort, NetError.InvalidAddress> => {
+  try {
+    return splitHostPort(input as Exclude<SocketAddr.Input, SocketAddr.SocketAddr>)
+  } catch {
+    return Either.left(invalid(input, "the address cannot be read"))
+  }
+}
+
 export const parse = (input: SocketAddr.Input): Either.Either<SocketAddr.SocketAddr, NetError.InvalidAddress> => {
   if (isSocketAddr(input)) return Either.right(input)
-  return Either.flatMap(splitHostPort(input), ({ family, host, port }) =>
+  return Either.flatMap(hostPortOf(input), ({ family, host, port }) =>
     family === 0
       ? Either.left(invalid(input, `"${host}" is a host name, not an IP address`))
       : Either.right(new SocketAddrImpl(family === 4 ? "IPv4" : "IPv6", host, port)))
@@ -138,10 +144,10 @@ export const resolve = (
     NetError.InvalidAddress | NetError.HostNotFound
   > => {
     if (isSocketAddr(input)) return Effect.succeed([input])
-    const parsed = splitHostPort(input)
+    const parsed = hostPortOf(input)
     if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
     const { family, host, port } = parsed.right
     if (family !== 0) return Effect.succeed([new SocketAddrImpl(family === 4 ? "IPv4" : "IPv6", host, port)])
-    return Effect.map(lookup(host, display(input)), (addresses) =>
+    return Effect.map(lookup(host, validate.addressText(input)), (addresses) =>
       addresses.map((a) => fromNative([a.family, a.address, port])))
   })

@@ -147,13 +147,28 @@ export const makeSocket = <R>(
   open: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
-  fromOpen(Effect.mapError(open, (cause) => new Socket.SocketGenericError({ reason: "Open", cause })), options)
+  Effect.suspend(() => {
+    const defect = tcpStream.socketDefect("makeSocket", open, options, false)
+    return defect !== undefined
+      ? Effect.die(defect)
+      : fromOpen(
+        Effect.mapError(tcpStream.openedStream(open), (cause) => new Socket.SocketGenericError({ reason: "Open", cause })),
+        options
+      )
+  })
 
+// The options are checked when the layer is built, not at each run.
 export const layerSocket = (
   address: SocketAddr.Input,
   options?: TcpStream.ConnectOptions & TcpStream.SocketOptions
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
-  Layer.effect(Socket.Socket, makeSocket(tcpStream.connect(address, options), options))
+  Layer.effect(
+    Socket.Socket,
+    Effect.suspend(() => {
+      const defect = tcpStream.socketDefect("layerSocket", undefined, options, false)
+      return defect !== undefined ? Effect.die(defect) : makeSocket(tcpStream.connect(address, options), options)
+    })
+  )
 
 /**
  * The Socket of one accepted connection: its first run uses the stream and

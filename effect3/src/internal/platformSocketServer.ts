@@ -24,6 +24,8 @@ export const makeSocketServer = (
   options?: TcpListener.SocketServerOptions
 ): Effect.Effect<SocketServer.SocketServer["Type"], NetError.NetError, Netpoll.Netpoll | Scope.Scope> =>
   Effect.gen(function*() {
+    const defect = tcpListener.socketServerDefect(options)
+    if (defect !== undefined) return yield* Effect.die(defect)
     const listener = yield* tcpListener.bind(address, options)
     const local = yield* listener.localAddr
     const serveOptions = { maxConnections: options?.maxConnections }

@@ -6,6 +6,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -15,6 +16,7 @@ import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as DefaultServices from "effect/DefaultServices"
 import * as FiberRef from "effect/FiberRef"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 
 /** A fiber, as observers and `interruptAll` see it. */
@@ -113,3 +115,31 @@ export const spanOptions = (kind: Tracer.SpanKind, attributes: Record<string, un
   attributes,
   captureStackTrace: false
 })
+
+/** Whether a value is a duration this line's `effect` takes (`DurationInput`); never throws. */
+export const isDuration = (u: unknown): boolean => Option.isSome(Duration.decodeUnknown(u))
+
+/** A Stream of what `pull` gives, one element per pull, until it gives None. */
+export const repeatSome = <A, E>(pull: Effect.Effect<Option.Option<A>, E>): Stream.Stream<A, E> =>
+  Stream.repeatEffectOption(
+    Effect.flatMap(Effect.mapError(pull, Option.some), (next) =>
+      Option.isSome(next) ? Effect.succeed(next.value) : Effect.fail(Option.none()))
+  )
+
+/** Ops a syscall's result needs to reach the caller's continuation, with room to spare. */
+const SYSCALL_MARGIN = 64
+
+/**
+ * `self` after a yield when the running fiber would yield to the scheduler
+ * within the next few ops, else undefined. Effect 3 yields every
+ * `maxOpsBeforeYield` ops and handles pending interrupts when it resumes: a
+ * yield that fell between a syscall and the caller's use of its result would
+ * end the call interrupted with its bytes moved. Yielding before the syscall
+ * starts the count again, so its result reaches the caller.
+ */
+export const yieldFirst = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> | undefined => {
+  const fiber = currentFiber()
+  return fiber.currentOpCount + SYSCALL_MARGIN > fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
+    ? Effect.zipRight(Effect.yieldNow(), self)
+    : undefined
+}

@@ -6,15 +6,16 @@ import * as Stream from "effect/Stream"
 import type * as NetError from "../NetError.js"
 import type * as TcpStream from "../TcpStream.js"
 import { duplex } from "./core.js"
-import { invalidChunkSize, writeAllOf } from "./tcpDuplex.js"
+import { adapterDefect, writeAllOf } from "./tcpDuplex.js"
 
 export const toStream = (
   stream: TcpStream.TcpStream,
   options?: TcpStream.StreamOptions
 ): Stream.Stream<Uint8Array, NetError.NetError> =>
   Stream.suspend(() => {
+    const defect = adapterDefect("toStream", stream, options)
+    if (defect !== undefined) return Stream.die(defect)
     const size = options?.chunkSize ?? duplex.DEFAULT_CHUNK_SIZE
-    if (!duplex.isChunkSize(size)) return Stream.die(invalidChunkSize(size))
     // One buffer per run, reused by every read; each element is a copy of what one read filled,
     // and a read runs only when the consumer pulls, so the kernel holds everything not yet asked for.
     const buf = new Uint8Array(size)
@@ -27,6 +28,11 @@ export const toStream = (
   })
 
 export const toSink = (stream: TcpStream.TcpStream): Sink.Sink<void, Uint8Array, never, NetError.NetError> =>
-  Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array>) => writeAllOf(stream, Chunk.toReadonlyArray(chunk)))
+  Sink.suspend(() => {
+    const defect = adapterDefect("toSink", stream)
+    return defect !== undefined
+      ? Sink.die(defect)
+      : Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array>) => writeAllOf(stream, Chunk.toReadonlyArray(chunk)))
+  })
 
 export { toDuplex } from "./tcpDuplex.js"

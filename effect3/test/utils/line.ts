@@ -8,7 +8,9 @@
  */
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import type * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -66,6 +68,14 @@ export const poll = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<Exit.Exit<A,
 
 /** Interrupts `fiber` from a detached fiber and goes on at once, without waiting for it to finish. */
 export const interruptFork: <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.Effect<void> = Fiber.interruptFork
+
+/** Completes a Deferred from a callback, outside any fiber (as the README's TLS helper does). */
+export const doneUnsafe = <A, E>(self: Deferred.Deferred<A, E>, effect: Effect.Effect<A, E>): void => {
+  Deferred.unsafeDone(self, effect)
+}
+
+/** Dials a Socket once, as its users do (`@effect/platform`: a `run`), until the connection ends. */
+export const dialSocket = (socket: Socket.Socket): Effect.Effect<void, unknown> => socket.run(() => {})
 
 // Exits and causes.
 

@@ -1,0 +1,1 @@
+../../dtslint/Buffered.tst.ts

@@ -1,0 +1,1 @@
+../../test/BufReader.test.ts

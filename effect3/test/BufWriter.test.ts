@@ -1,0 +1,1 @@
+../../test/BufWriter.test.ts

@@ -1,0 +1,1 @@
+../../../test/stress/fuzz.stress.ts

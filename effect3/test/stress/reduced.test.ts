@@ -1,0 +1,1 @@
+../../../test/stress/reduced.test.ts

@@ -1,0 +1,1 @@
+../../test/vectored.test.ts

@@ -1,0 +1,4 @@
+import { cyclesSuite } from "./cycles.js"
+import { full } from "./scale.js"
+
+cyclesSuite(full)

@@ -1,0 +1,4 @@
+import { emfileSuite } from "./emfile.js"
+import { full } from "./scale.js"
+
+emfileSuite(full)

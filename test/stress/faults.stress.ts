@@ -1,0 +1,4 @@
+import { faultsSuite } from "./faults.js"
+import { full } from "./scale.js"
+
+faultsSuite(full)

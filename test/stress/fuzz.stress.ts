@@ -1,0 +1,4 @@
+import { fuzzSuite } from "./fuzz.js"
+import { full } from "./scale.js"
+
+fuzzSuite(full)

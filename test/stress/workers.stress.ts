@@ -1,0 +1,4 @@
+import { workersSuite } from "./workers.js"
+import { full } from "./scale.js"
+
+workersSuite(full)
