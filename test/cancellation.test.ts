@@ -46,5 +46,23 @@ for (const [backend, netpollLayer] of [["epoll", Netpoll.layer], ["uv_poll", Net
         yield* bound(Fiber.join(waiting), "the second readExact")
         expect(text(second)).toBe("abcdef")
       }))
+
+    it.effect("bytes a small read took ahead of its buffer come next, on the handle and on its clones, in order", () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair()
+        yield* server.writeAll(bytes("abcdefghij"))
+        const two = new Uint8Array(2)
+        yield* bound(client.readExact(two))
+        expect(text(two)).toBe("ab")
+        // A clone reads the same byte stream: what the first handle read ahead is its next bytes.
+        const clone = yield* client.tryClone
+        const three = new Uint8Array(3)
+        yield* bound(clone.readExact(three))
+        expect(text(three)).toBe("cde")
+        yield* server.writeAll(bytes("klm"))
+        const rest = new Uint8Array(8)
+        yield* bound(client.readExact(rest))
+        expect(text(rest)).toBe("fghijklm")
+      }))
   })
 }

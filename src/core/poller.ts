@@ -148,10 +148,20 @@ export class Direction {
    * an interrupted `readExact` had read): the next read takes them before the
    * socket's. Shared by a handle and its clones, which read one byte stream.
    */
-  backlog: Backlog = new Backlog()
+  private backlog: Backlog | undefined = undefined
 
   get kept(): Uint8Array | undefined {
-    return this.backlog.bytes
+    return this.backlog?.bytes
+  }
+
+  /** The backlog, made on first use (an idle connection carries none), to share with a clone. */
+  shareBacklog(): Backlog {
+    return this.backlog ??= new Backlog()
+  }
+
+  /** Reads one byte stream with another handle's direction (a dup): their backlogs are one. */
+  useBacklog(backlog: Backlog): void {
+    this.backlog = backlog
   }
   private first: Parked | undefined = undefined
   private rest: Array<Parked> | undefined = undefined
@@ -216,7 +226,7 @@ export class Direction {
 
   /** Hands kept bytes to `into`, which copies what fits and says how many; those are taken. */
   takeKept(into: (kept: Uint8Array) => number): number {
-    const backlog = this.backlog
+    const backlog = this.backlog!
     const kept = backlog.bytes!
     const n = into(kept)
     backlog.bytes = n === kept.length ? undefined : kept.subarray(n)
@@ -225,12 +235,14 @@ export class Direction {
 
   /** Keeps bytes that a call read but could not return; they come before any kept already. */
   keep(bytes: Uint8Array): void {
-    this.backlog.bytes = joined(bytes, this.backlog.bytes)
+    const backlog = this.shareBacklog()
+    backlog.bytes = joined(bytes, backlog.bytes)
   }
 
   /** Keeps bytes read ahead of what was asked; they come after any kept already. */
   private stash(bytes: Uint8Array): void {
-    this.backlog.bytes = joined(this.backlog.bytes, bytes)
+    const backlog = this.shareBacklog()
+    backlog.bytes = joined(backlog.bytes, bytes)
   }
 
   /**

@@ -397,7 +397,7 @@ export const dup = (pollable: Pollable): Pollable | Failure => {
   if (typeof clone === "number") return failure(clone, clone === errno.CLOSED ? "dup" : "epoll_ctl")
   clone.shared = true
   // One byte stream: bytes either handle read ahead are the next for both.
-  clone.input.backlog = pollable.input.backlog
+  clone.input.useBacklog(pollable.input.shareBacklog())
   return clone
 }
 
