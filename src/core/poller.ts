@@ -7,7 +7,10 @@
 import * as errno from "./errno.js"
 import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
-/** How much a read takes beyond what it was asked, to learn that the socket is empty. */
+/**
+ * How much a read takes beyond what it was asked, to learn that the socket is
+ * empty; reads of this size or more take nothing beyond.
+ */
 const SPARE_BYTES = 16 * 1024
 
 /** Bytes read from a connection and not yet returned, shared by a handle and its clones. */
@@ -207,14 +210,16 @@ export class Direction {
   }
 
   /**
-   * One recv into `buf[offset, offset + length)` that also takes up to the
-   * poller's spare buffer more into the backlog. A count below both tells the
+   * One recv into `buf[offset, offset + length)` that also takes, for a small
+   * read, up to the poller's spare buffer more into the backlog. A count below both tells the
    * socket is empty (as net's reads into its own 64 KiB buffer do): the next
    * read parks at once instead of spending a recv on EAGAIN. The bytes taken
    * beyond `length` are kept for the next read of this handle or its clones.
    * Returns the count in `buf`.
    */
   readAhead(buf: Uint8Array, offset: number, length: number): number {
+    // A large read learns from a short count as it is, and copying ahead would only cost it.
+    if (length >= SPARE_BYTES) return this.settle(addon.read(this.pollable.fd, buf, offset, length), length)
     const poller = this.pollable.poller
     const spare = poller.spare
     const n = this.settle(addon.readAhead(this.pollable.fd, buf, offset, length, spare), length + spare.length)
