@@ -322,47 +322,6 @@ static bool iovecs(napi_env env, napi_value bufs, napi_value off, napi_value len
   return true;
 }
 
-/*
- * recvmsg into buf[offset, offset + length) and then into all of `spare`: the
- * count, 0 at end of stream. A count below length + spare.length says the
- * socket had no more, without a second recv that fails with EAGAIN.
- */
-static napi_value js_read_ahead(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  uint8_t *data, *extra;
-  size_t n, extra_n;
-  struct iovec iov[2];
-  struct msghdr msg;
-  ssize_t r;
-  if (!np_args(env, info, 5, argv)) return NULL;
-  FD_ARG(0, fd);
-  if (!np_bytes(env, argv[1], argv[2], argv[3], &data, &n)) return NULL;
-  {
-    bool is_ta = false;
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* base = NULL;
-    if (napi_is_typedarray(env, argv[4], &is_ta) != napi_ok || !is_ta ||
-        napi_get_typedarray_info(env, argv[4], &type, &length, &base, NULL, NULL) != napi_ok ||
-        type != napi_uint8_array) {
-      napi_throw_type_error(env, NULL, "spare must be a Uint8Array");
-      return NULL;
-    }
-    extra = base;
-    extra_n = length;
-  }
-  memset(&msg, 0, sizeof msg);
-  iov[0].iov_base = data;
-  iov[0].iov_len = n;
-  iov[1].iov_base = extra;
-  iov[1].iov_len = extra_n;
-  msg.msg_iov = iov;
-  msg.msg_iovlen = extra_n > 0 ? 2 : 1;
-  do r = recvmsg(fd, &msg, 0);
-  while (r < 0 && errno == EINTR);
-  return np_num(env, r < 0 ? -errno : (int64_t)r);
-}
-
 /* (fd, bufs, offset, length): recvmsg scattering into, or sendmsg gathering from, bufs[offset, offset + length). */
 static napi_value vectored(napi_env env, napi_callback_info info, bool send) {
   napi_value argv[4];
@@ -522,7 +481,6 @@ bool np_sockets_init(napi_env env, napi_value exports) {
       {"read", NULL, js_read, NULL, NULL, NULL, napi_enumerable, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readv", NULL, js_readv, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"readAhead", NULL, js_read_ahead, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writev", NULL, js_writev, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -44,11 +44,6 @@ export interface Addon {
   /** `send(..., MSG_NOSIGNAL)` from `buf[offset, offset + length)`. */
   readonly write: (fd: number, buf: Uint8Array, offset: number, length: number) => number
   /**
-   * `recvmsg` into `buf[offset, offset + length)` and then into all of `spare`:
-   * the total count. Below `length + spare.length`, the socket had no more.
-   */
-  readonly readAhead: (fd: number, buf: Uint8Array, offset: number, length: number, spare: Uint8Array) => number
-  /**
    * `recvmsg` scattering into the bytes `[offset, offset + length)` of `bufs`
    * taken in order as one sequence (readv); at most 1024 buffers per call.
    */

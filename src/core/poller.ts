@@ -7,25 +7,9 @@
 import * as errno from "./errno.js"
 import { addon, CONTROL_WORDS, HANGUP, type PollerHandle, READABLE, WRITABLE } from "./native.js"
 
-/**
- * How much a read takes beyond what it was asked, to learn that the socket is
- * empty; reads of this size or more take nothing beyond.
- */
-const SPARE_BYTES = 16 * 1024
-
 /** Bytes read from a connection and not yet returned, shared by a handle and its clones. */
 export class Backlog {
   bytes: Uint8Array | undefined = undefined
-}
-
-/** `first` then `second`, either possibly missing. */
-const joined = (first: Uint8Array | undefined, second: Uint8Array | undefined): Uint8Array | undefined => {
-  if (first === undefined) return second
-  if (second === undefined) return first
-  const all = new Uint8Array(first.length + second.length)
-  all.set(first)
-  all.set(second, first.length)
-  return all
 }
 
 /** Pairs of (token, events) handed over per wake-up. */
@@ -147,8 +131,8 @@ export class Direction {
   hungUp = false
   owner: Owner | undefined = undefined
   /**
-   * Bytes read from the socket and not yet returned (a read's read-ahead, what
-   * an interrupted `readExact` had read): the next read takes them before the
+   * Bytes read from the socket and not yet returned (what an interrupted
+   * `readExact` or `readToEnd` had read): the next read takes them before the
    * socket's. Shared by a handle and its clones, which read one byte stream.
    */
   private backlog: Backlog | undefined = undefined
@@ -209,26 +193,6 @@ export class Direction {
     return n
   }
 
-  /**
-   * One recv into `buf[offset, offset + length)` that also takes, for a small
-   * read, up to the poller's spare buffer more into the backlog. A count below both tells the
-   * socket is empty (as net's reads into its own 64 KiB buffer do): the next
-   * read parks at once instead of spending a recv on EAGAIN. The bytes taken
-   * beyond `length` are kept for the next read of this handle or its clones.
-   * Returns the count in `buf`.
-   */
-  readAhead(buf: Uint8Array, offset: number, length: number): number {
-    // A large read learns from a short count as it is, and copying ahead would only cost it.
-    if (length >= SPARE_BYTES) return this.settle(addon.read(this.pollable.fd, buf, offset, length), length)
-    const poller = this.pollable.poller
-    const spare = poller.spare
-    const n = this.settle(addon.readAhead(this.pollable.fd, buf, offset, length, spare), length + spare.length)
-    if (n <= length) return n
-    this.stash(spare.slice(0, n - length))
-    poller.hooks.transferred("read", n - length)
-    return length
-  }
-
   /** Hands kept bytes to `into`, which copies what fits and says how many; those are taken. */
   takeKept(into: (kept: Uint8Array) => number): number {
     const backlog = this.backlog!
@@ -241,14 +205,14 @@ export class Direction {
   /** Keeps bytes that a call read but could not return; they come before any kept already. */
   keep(bytes: Uint8Array): void {
     const backlog = this.shareBacklog()
-    backlog.bytes = joined(bytes, backlog.bytes)
+    const later = backlog.bytes
+    if (later === undefined) return void (backlog.bytes = bytes)
+    const all = new Uint8Array(bytes.length + later.length)
+    all.set(bytes)
+    all.set(later, bytes.length)
+    backlog.bytes = all
   }
 
-  /** Keeps bytes read ahead of what was asked; they come after any kept already. */
-  private stash(bytes: Uint8Array): void {
-    const backlog = this.shareBacklog()
-    backlog.bytes = joined(backlog.bytes, bytes)
-  }
 
   /**
    * Parks the running fiber (`currentOwner`) until the next readiness edge, or
@@ -393,8 +357,6 @@ export class Pollable {
 /** A native poller and the fds registered with it: what a Netpoll service is. */
 export class Poller {
   readonly backend: "epoll" | "uv_poll"
-  /** Where reads put what they take beyond the caller's buffer (reads are synchronous: one is enough). */
-  readonly spare = new Uint8Array(SPARE_BYTES)
   private readonly batch = new Int32Array(BATCH_PAIRS * 2 + CONTROL_WORDS)
   private readonly byToken = new Map<number, Pollable>()
   private handle!: PollerHandle

@@ -30,8 +30,8 @@ export const bufferChanged = (method: string): string =>
 /** A read or write of `buf[offset, offset + length)` on a direction's fd. */
 export type Syscall<B = Uint8Array> = (direction: Direction, buf: B, offset: number, length: number) => number
 
-/** recv into the caller's buffer, and what more the socket has into the handle's backlog (`Direction.readAhead`). */
-export const read: Syscall = (direction, buf, offset, length) => direction.readAhead(buf, offset, length)
+export const read: Syscall = (direction, buf, offset, length) =>
+  direction.settle(addon.read(direction.pollable.fd, buf, offset, length), length)
 export const write: Syscall = (direction, buf, offset, length) =>
   direction.settle(addon.write(direction.pollable.fd, buf, offset, length), length)
 export const readv: Syscall<Vector> = (direction, bufs, offset, length) =>
@@ -396,7 +396,7 @@ export const dup = (pollable: Pollable): Pollable | Failure => {
   const clone = pollable.poller.register(fd, "dup")
   if (typeof clone === "number") return failure(clone, clone === errno.CLOSED ? "dup" : "epoll_ctl")
   clone.shared = true
-  // One byte stream: bytes either handle read ahead are the next for both.
+  // One byte stream: bytes either handle kept are the next for both.
   clone.input.useBacklog(pollable.input.shareBacklog())
   return clone
 }
