@@ -12,7 +12,7 @@ import * as Fiber from "effect/Fiber"
 import * as NetError from "../../src/NetError.js"
 import * as Netpoll from "../../src/Netpoll.js"
 import { loopTurns, openFds } from "../utils/fds.js"
-import { defects, failures, fork, isInterrupted, timeoutFail, yieldNow } from "../utils/line.js"
+import { deadline, defects, failures, fork, isInterrupted, yieldNow } from "../utils/line.js"
 
 /** A seeded generator of floats in [0, 1) (mulberry32): the same seed, the same choices. */
 export const rng = (seed: number): () => number => {
@@ -104,7 +104,7 @@ export const chaos = <A, E, R>(random: () => number, p: number, self: Effect.Eff
   const how = random()
   if (how < 0.5) {
     const millis = int(random, 0, 2)
-    return Effect.map(Effect.exit(timeoutFail(self, `${millis} millis`, () => Deadline)), outcomeOf)
+    return Effect.map(Effect.exit(deadline(self, millis, () => Deadline)), outcomeOf)
   }
   const yields = how < 0.75 ? 0 : int(random, 1, 3)
   return Effect.gen(function*() {

@@ -47,6 +47,17 @@ export const timeoutFail = <A, E, R, E2>(
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2, R> => Effect.timeoutOrElse(self, { duration, orElse: () => Effect.fail(onTimeout()) })
 
+/**
+ * `self` with a deadline of `millis`, failing with `onTimeout()` when it did
+ * not finish: `Effect.timeout`, which on this line never drops the result of a
+ * call that completed (the Effect 3 twin interrupts the fiber instead).
+ */
+export const deadline = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  millis: number,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> => timeoutFail(self, `${millis} millis`, onTimeout)
+
 /** Yields to other fibers once. */
 export const yieldNow: Effect.Effect<void> = Effect.yieldNow
 

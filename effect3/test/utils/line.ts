@@ -51,6 +51,25 @@ export const timeoutFail = <A, E, R, E2>(
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2, R> => Effect.timeoutFail(self, { duration, onTimeout })
 
+/**
+ * `self` with a deadline of `millis`, failing with `onTimeout()` when it did
+ * not finish. Not `Effect.timeout`: on Effect 3 its race decides when the timer
+ * fires and interrupts `self` a little later, dropping the result of a call
+ * that completed in between (README: Effect 3, deadlines). This interrupts the
+ * fiber instead, and `Fiber.interrupt` returns a completed call's result.
+ */
+export const deadline = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  millis: number,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(self)
+    const done = yield* Effect.timeoutOption(Fiber.await(fiber), `${millis} millis`)
+    const exit = done._tag === "Some" ? done.value : yield* Fiber.interrupt(fiber)
+    return yield* (Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
+  })
+
 /** Yields to other fibers once. */
 export const yieldNow: Effect.Effect<void> = Effect.yieldNow()
 
