@@ -16,13 +16,15 @@ export type Scenario = (typeof scenarios)[number]
  * (`effect-netpoll`, dist/) and `@effect/platform-node` 4 from the root node_modules; the
  * `/effect3` rows load `effect-netpoll/effect3` (effect3/dist/) and `@effect/platform-node` 0.108
  * from effect3/node_modules, because their compiled files live under effect3/ (effect3/bench/).
+ * `go` is bench/go/main.go, built by bench/setup-go.sh, for reference.
  */
 export const implementations = [
   "net",
   "nodesocket",
   "effect-netpoll",
   "nodesocket/effect3",
-  "effect-netpoll/effect3"
+  "effect-netpoll/effect3",
+  "go"
 ] as const
 export type ImplementationName = (typeof implementations)[number]
 
@@ -32,7 +34,8 @@ export const effectMajor: Record<ImplementationName, number | undefined> = {
   nodesocket: 4,
   "effect-netpoll": 4,
   "nodesocket/effect3": 3,
-  "effect-netpoll/effect3": 3
+  "effect-netpoll/effect3": 3,
+  go: undefined
 }
 
 /** The NodeSocket row each effect-netpoll row is compared with: the one on the same Effect line. */
@@ -75,6 +78,8 @@ export interface Loaded {
   readonly platformNode?: LoadedPackage
   /** The file `effect-netpoll` (or `effect-netpoll/effect3`) resolves to. */
   readonly netpollEntry?: string
+  /** `go version` of the toolchain that built bench/go/bin/netbench (the go implementation). */
+  readonly go?: string
 }
 
 /** The package.json at or above `file` that has a name and a version. */

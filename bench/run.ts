@@ -9,6 +9,7 @@
  * repetition, bounds every measurement in time, checks the counts both sides report, prints a
  * markdown table per scenario and writes the raw samples to bench/results.json.
  */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -58,7 +59,30 @@ const parseList = <A extends string>(flag: string, all: ReadonlyArray<A>): Reado
 const isQuick = process.argv.includes("--quick") || (process.env["BENCH_QUICK"] ?? "") === "1"
 const params = isQuick ? quick : full
 const selectedScenarios = parseList("--only", scenarios)
-const selectedImplementations = parseList("--impl", implementations)
+
+/**
+ * The go implementation needs bench/go/bin/netbench: bench/setup-go.sh installs Go when it is
+ * missing (apt-get, as root) and builds it. If that fails, the go rows are skipped with the reason
+ * printed, and the rest of the bench runs.
+ */
+const setUpGo = (): string | undefined => {
+  const setup = spawnSync("bash", [path.join(benchDir, "setup-go.sh")], { stdio: ["ignore", 2, 2] })
+  if (setup.status === 0) return undefined
+  const reasonFile = path.join(benchDir, "go", "bin", "skip-reason")
+  return fs.existsSync(reasonFile)
+    ? fs.readFileSync(reasonFile, "utf8").trim()
+    : `bench/setup-go.sh exited (${setup.signal ?? setup.status})`
+}
+const skipped: Partial<Record<ImplementationName, string>> = {}
+const wanted = parseList("--impl", implementations)
+if (wanted.includes("go")) {
+  const reason = setUpGo()
+  if (reason !== undefined) {
+    skipped.go = reason
+    process.stderr.write(`bench: skipping go: ${reason}\n`)
+  }
+}
+const selectedImplementations = wanted.filter((i) => skipped[i] === undefined)
 const numberOption = (flag: string, fallback: number): number => {
   const i = process.argv.indexOf(flag)
   if (i < 0) return fallback
@@ -81,7 +105,8 @@ const describeLoaded = (l: Loaded) =>
   [
     l.effect && `effect ${l.effect.version} (${shortPath(l.effect.dir)})`,
     l.platformNode && `${l.platformNode.name} ${l.platformNode.version} (${shortPath(l.platformNode.dir)})`,
-    l.netpollEntry && `effect-netpoll from ${shortPath(l.netpollEntry)}`
+    l.netpollEntry && `effect-netpoll from ${shortPath(l.netpollEntry)}`,
+    l.go
   ].filter((x) => typeof x === "string").join(", ")
 
 const pool = new Pool((implementation, hello) => {
@@ -215,12 +240,15 @@ const results = {
     "effect-netpoll": "Effect 4: effect-netpoll TcpStream.connect client <-> TcpListener.serve server",
     "nodesocket/effect3": "Effect 3: @effect/platform-node 0.x NodeSocket.makeNet client <-> NodeSocketServer.make server",
     "effect-netpoll/effect3": "Effect 3: effect-netpoll/effect3 TcpStream.connect client <-> TcpListener.serve server",
+    go: "Go (bench/go/main.go): net.Dial client <-> net.Listen server, a goroutine per connection; " +
+      "CPU from the Go processes' getrusage",
     idleClient: "one process of plain net sockets for every server",
     pipelineVariants: "net cork/nocork: cork()+writes+uncork() or writes alone; effect-netpoll " +
       "writeAllVectored/BufWriter/writeAll: one writeAllVectored per batch, BufWriter.writeAll per command " +
       "and one flush, one writeAll per command"
   },
   loaded: Object.fromEntries(loaded),
+  skipped,
   durationSeconds: (Date.now() - started) / 1000,
   samples
 }
@@ -238,6 +266,7 @@ for (const implementation of selectedImplementations) {
   if (l !== undefined) loadedLines.push(`- \`${implementation}\`: ${describeLoaded(l)}`)
 }
 if (loadedLines.length > 0) console.log(`Loaded, as each worker resolved it:\n${loadedLines.join("\n")}\n`)
+for (const [implementation, reason] of Object.entries(skipped)) console.log(`Skipped \`${implementation}\`: ${reason}\n`)
 for (const scenario of selectedScenarios) {
   console.log(
     table(scenario, params, selectedImplementations, samples.filter((s) => s.scenario === scenario), labels) + "\n"

@@ -32,6 +32,8 @@ const load = (): Promise<Implementation> => {
       return effect3("nodesocket.js").then((m) => m.implementation)
     case "effect-netpoll/effect3":
       return effect3("netpoll.js").then((m) => m.implementation)
+    case "go":
+      return import("./impl/go.js").then((m) => m.implementation)
   }
 }
 

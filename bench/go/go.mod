@@ -1,0 +1,3 @@
+module effect-netpoll/bench/go
+
+go 1.19
