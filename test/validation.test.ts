@@ -18,6 +18,7 @@ import * as TcpStream from "../src/TcpStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
 import { defects, dialSocket, failures, fork } from "./utils/line.js"
 import { bytes, eventually, pair, text } from "./utils/peers.js"
+import { hostile } from "./utils/hostile.js"
 import { layer } from "./utils/runners.js"
 
 /** The message of the error (a TypeError unless said) an effect dies with; fails the test otherwise. */
@@ -292,43 +293,6 @@ layer(Netpoll.layer)("bad arguments to the adapters", (it) => {
 
 // The sweep: every public function, each argument in turn replaced by a hostile
 // value (and each option of an options argument too), the others valid.
-
-const trap = () => {
-  throw new Error("trap")
-}
-
-/** A Proxy every one of whose traps throws. */
-const throwingProxy = new Proxy({}, {
-  apply: trap,
-  construct: trap,
-  defineProperty: trap,
-  deleteProperty: trap,
-  get: trap,
-  getOwnPropertyDescriptor: trap,
-  getPrototypeOf: trap,
-  has: trap,
-  isExtensible: trap,
-  ownKeys: trap,
-  preventExtensions: trap,
-  set: trap,
-  setPrototypeOf: trap
-})
-
-const hostile: ReadonlyArray<readonly [string, unknown]> = [
-  ["null", null],
-  ["undefined", undefined],
-  ["Symbol()", Symbol("hostile")],
-  ["a Proxy whose traps throw", throwingProxy],
-  ["NaN", Number.NaN],
-  ["-1", -1],
-  ["1.5", 1.5],
-  ["2 ** 53", 2 ** 53],
-  ["{}", {}],
-  ["Object.create(null)", Object.create(null)],
-  ["\"\"", ""],
-  ["a 1 MiB string", "x".repeat(1 << 20)],
-  ["an object whose toString throws", { toString: trap, valueOf: trap }]
-]
 
 interface Fixture {
   /** A fresh handle on one connected stream, in the call's own Scope. */

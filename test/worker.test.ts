@@ -13,7 +13,7 @@ import { layer } from "./utils/runners.js"
 // Each line has its own fixture, plain JS that imports the line's built package by name
 // ("effect-netpoll" or "effect-netpoll/effect3", from dist/): build it first (npm run build).
 const fixture = path.join(root, "test", "fixtures", "workerEcho.mjs")
-const holder = path.join(root, "test", "fixtures", "workerHold.mjs")
+const traffic = path.join(root, "test", "fixtures", "trafficWorker.mjs")
 
 /** Runs the fixture in a worker thread; resolves with its message and exit code. */
 const runWorker = async<{ readonly message: unknown; readonly code: number }, Error>((resume) => {
@@ -46,19 +46,24 @@ layer(Netpoll.layer)("worker threads", (it) => {
 })
 
 /**
- * Starts the holding fixture against `port`; once its connections are busy,
- * ends it the way `how` says. Resolves with what its sockets were (their
- * /proc/self/fd targets, "socket:[inode]", read while the worker ran), since
- * their numbers may be reused once it has gone.
+ * Starts the traffic fixture against `port`; once all its clients are
+ * flowing, ends it the way `how` says. Resolves with what its sockets were
+ * (their /proc/self/fd targets, "socket:[inode]", read while the worker ran),
+ * since their numbers may be reused once it has gone.
  */
-const endBusyWorker = (port: number, count: number, how: "terminate" | "exit") =>
+const endBusyWorker = (port: number, clients: number, how: "terminate" | "exit") =>
   async<ReadonlyArray<string>, Error>((resume) => {
-    const worker = new Worker(holder, { workerData: { port, count, exit: how === "exit" } })
+    const worker = new Worker(traffic, { workerData: { mainPort: port, clients } })
+    const fds: Array<number> = []
     let sockets: ReadonlyArray<string> = []
-    worker.on("message", (fds: ReadonlyArray<number>) => {
+    worker.on("message", (message: { readonly event: string; readonly fd?: number; readonly error?: string }) => {
+      if (message.event === "failed") return resume(Effect.fail(new Error(message.error)))
+      if (message.fd !== undefined) fds.push(message.fd)
+      if (message.event !== "flowing" || fds.length < clients + 1) return
       const targets = fdTargets()
       sockets = fds.map((fd) => targets.get(fd) ?? `closed fd ${fd}`)
       if (how === "terminate") void worker.terminate()
+      else worker.postMessage("exit")
     })
     worker.on("error", (error) => resume(Effect.fail(error)))
     worker.on("exit", () => resume(Effect.succeed(sockets)))

@@ -6,6 +6,7 @@ import * as Hash from "effect/Hash"
 import * as HashSet from "effect/HashSet"
 import type * as NetError from "../src/NetError.js"
 import * as SocketAddr from "../src/SocketAddr.js"
+import { hostile as hostileValues, throwingProxy, trap, unprintable } from "./utils/hostile.js"
 import { bound } from "./utils/peers.js"
 
 const parseOk = (input: SocketAddr.Input): SocketAddr.SocketAddr => {
@@ -267,21 +268,8 @@ describe("SocketAddr canonical form", () => {
 })
 
 describe("SocketAddr with hostile arguments", () => {
-  const trap = () => {
-    throw new Error("trap")
-  }
-  const throwingProxy = new Proxy({}, { get: trap, has: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap })
-  const unprintable = { toString: trap, valueOf: trap }
   const hostile: ReadonlyArray<readonly [string, unknown]> = [
-    ["null", null],
-    ["undefined", undefined],
-    ["Symbol()", Symbol("hostile")],
-    ["a Proxy whose traps throw", throwingProxy],
-    ["NaN", Number.NaN],
-    ["{}", {}],
-    ["Object.create(null)", Object.create(null)],
-    ["a 1 MiB string", "x".repeat(1 << 20)],
-    ["an object whose toString throws", unprintable],
+    ...hostileValues,
     ["a null-prototype host", { host: Object.create(null), port: 80 }],
     ["a null-prototype port", { host: "127.0.0.1", port: Object.create(null) }],
     ["a Symbol host", { host: Symbol("h"), port: 80 }],

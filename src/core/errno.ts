@@ -4,6 +4,7 @@
  */
 import * as os from "node:os"
 import * as util from "node:util"
+import * as validate from "./validate.js"
 
 /** The tags of the errors that carry an errno; every other errno is a `SystemError`. */
 const tagsByErrno: Readonly<Record<string, ErrnoTag>> = {
@@ -94,12 +95,7 @@ const text = (value: unknown): string | undefined => {
   try {
     return String(value)
   } catch {
-    // A Proxy whose traps throw fails Object.prototype.toString too.
-    try {
-      return Object.prototype.toString.call(value)
-    } catch {
-      return `[${typeof value}]`
-    }
+    return validate.show(value)
   }
 }
 

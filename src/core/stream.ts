@@ -138,15 +138,7 @@ export const once = <B>(
   if (pollable.closed) return errno.CLOSED
   if (shape.length(buf) !== length) return BUFFER_CHANGED
   if (direction.lockedByOther(currentOwner)) return WAIT_TURN
-  if (direction.kept !== undefined) {
-    // The backlog first; then, with room left, what the socket has (a read returns what is there).
-    const taken = direction.takeKept((kept) => shape.copyIn(buf, 0, kept))
-    if (taken === length || direction.mustWait) return taken
-    const n = direction.transfer(syscall, buf, taken, shape.span(buf, taken, length - taken))
-    if (n > 0) pollable.poller.hooks.transferred("read", n)
-    // End of stream or an error shows on the next call; this one returns the backlog's bytes.
-    return n > 0 ? taken + n : taken
-  }
+  if (direction.kept !== undefined) return direction.takeKept((kept) => shape.copyIn(buf, 0, kept))
   if (direction.mustWait) return WAIT_READY
   const n = direction.transfer(syscall, buf, 0, shape.span(buf, 0, length))
   if (n >= 0) {

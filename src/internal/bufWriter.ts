@@ -39,13 +39,15 @@ class BufWriterImpl implements BufWriter.BufWriter {
     return this.end
   }
 
-  /** Runs `effect` as the writer's one call, or dies when another call is running. */
-  private guard<A>(method: string, effect: () => Effect.Effect<A, NetError.NetError>) {
-    return Effect.suspend(() => {
-      if (this.busy) return Effect.die(new Error(validate.concurrentUse("BufWriter", method)))
-      this.busy = true
-      return Effect.ensuring(effect(), this.idle)
-    })
+  /** The defect of a call made while another runs. */
+  private concurrent(method: string): Effect.Effect<never> {
+    return Effect.die(new Error(validate.concurrentUse("BufWriter", method)))
+  }
+
+  /** Runs `effect`, which may wait, as the writer's only call until it ends. */
+  private guarded<A>(effect: Effect.Effect<A, NetError.NetError>): Effect.Effect<A, NetError.NetError> {
+    this.busy = true
+    return Effect.ensuring(effect, this.idle)
   }
 
   /**
@@ -54,13 +56,10 @@ class BufWriterImpl implements BufWriter.BufWriter {
    */
   private appendAll<A>(method: string, bufs: ReadonlyArray<Uint8Array>, result: A): Effect.Effect<A, NetError.NetError> {
     return Effect.suspend(() => {
-      if (this.busy) return Effect.die(new Error(validate.concurrentUse("BufWriter", method)))
+      if (this.busy) return this.concurrent(method)
       let total = 0
       for (const buf of bufs) total += buf.length
-      if (this.end + total > this.bytes.length) {
-        this.busy = true
-        return Effect.as(Effect.ensuring(this.append(bufs, 0), this.idle), result)
-      }
+      if (this.end + total > this.bytes.length) return Effect.as(this.guarded(this.append(bufs, 0)), result)
       for (const buf of bufs) {
         this.bytes.set(buf, this.end)
         this.end += buf.length
@@ -85,7 +84,9 @@ class BufWriterImpl implements BufWriter.BufWriter {
   )
 
   get flush(): Effect.Effect<void, NetError.NetError> {
-    return this.guard("flush", () => this.drain)
+    return Effect.suspend(() =>
+      this.busy ? this.concurrent("flush") : this.end === 0 ? Effect.void : this.guarded(this.drain)
+    )
   }
 
   /**

@@ -101,9 +101,11 @@ export const repeatSome = <A, E>(pull: Effect.Effect<Option.Option<A>, E>): Stre
   Stream.fromEffectRepeat(Effect.flatMap(pull, (next) => Option.isSome(next) ? Effect.succeed(next.value) : Cause.done()))
 
 /**
- * `self` after a yield when the fiber must yield before a syscall so that the
- * syscall's result reaches its caller (see the Effect 3 line), else undefined.
- * Effect 4 runs an automatic yield's saved instruction before it looks at
- * interrupts, so a result is never dropped there: always undefined.
+ * Whether the running fiber must yield (`yieldNow`) before a syscall, so that
+ * the syscall's result reaches its caller (see the Effect 3 line). Effect 4
+ * runs an automatic yield's saved instruction before it looks at interrupts,
+ * so a result is never dropped there: never.
  */
-export const yieldFirst = <A, E>(_self: Effect.Effect<A, E>): Effect.Effect<A, E> | undefined => undefined
+export const yieldsSoon = (): boolean => false
+
+export const yieldNow: Effect.Effect<void> = Effect.yieldNow

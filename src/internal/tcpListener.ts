@@ -47,8 +47,7 @@ const acceptFrom = (
   span: Tracer.Span | undefined
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
   Effect.suspend((): Effect.Effect<TcpStream.TcpStream, NetError.NetError> => {
-    const later = runtime.yieldFirst(acceptFrom(self, scope, restore, span))
-    if (later !== undefined) return later
+    if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, acceptFrom(self, scope, restore, span))
     const accepted = acceptNow(self, span)
     if (accepted === streamCore.WAIT_READY) {
       return Effect.flatMap(

@@ -58,8 +58,7 @@ const onceEffect = <B>(
   length: number
 ): Effect.Effect<number, NetError.NetError> => {
   const call: Effect.Effect<number, NetError.NetError> = Effect.suspend(() => {
-    const later = runtime.yieldFirst(call)
-    if (later !== undefined) return later
+    if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, call)
     const n = core.once(direction, shape, transfer, buf, length, netpoll.currentOwner)
     return n >= 0 ? Effect.succeed(n) : waitOrFail(n, direction, call, syscall, self.remote)
   })
@@ -74,8 +73,7 @@ const transferEffect = <B>(
 ): Effect.Effect<void, NetError.NetError> => {
   const direction = transfer.direction
   const step: Effect.Effect<void, NetError.NetError> = Effect.suspend(() => {
-    const later = runtime.yieldFirst(step)
-    if (later !== undefined) return later
+    if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, step)
     const code = transfer.step(netpoll.currentOwner)
     switch (code) {
       case core.DONE:

@@ -1,7 +1,7 @@
 /**
  * Stress part 5: worker threads that end in the middle of traffic (DESIGN
  * §4.10: the end of a thread closes every fd its pollers own). Each worker
- * (./fixtures/trafficWorker.mjs) runs a Netpoll of its own with an echo
+ * (test/fixtures/trafficWorker.mjs) runs a Netpoll of its own with an echo
  * `serve` and clients talking to this thread's server, while this thread's
  * clients talk to the worker's server. Then every worker is ended, with
  * `worker.terminate()` or with `process.exit()` inside it. Within a bound,
@@ -40,7 +40,7 @@ interface Running {
 /** Starts a traffic worker; yields once it serves and every one of its clients has made a round trip. */
 const startWorker = (mainPort: number, clients: number) =>
   async<Running, Error>((resume) => {
-    const fixture = path.join(root, "test", "stress", "fixtures", "trafficWorker.mjs")
+    const fixture = path.join(root, "test", "fixtures", "trafficWorker.mjs")
     const worker = new Worker(fixture, { workerData: { mainPort, clients } })
     const errors: Array<string> = []
     let port: number | undefined

@@ -130,16 +130,16 @@ export const repeatSome = <A, E>(pull: Effect.Effect<Option.Option<A>, E>): Stre
 const SYSCALL_MARGIN = 64
 
 /**
- * `self` after a yield when the running fiber would yield to the scheduler
- * within the next few ops, else undefined. Effect 3 yields every
- * `maxOpsBeforeYield` ops and handles pending interrupts when it resumes: a
- * yield that fell between a syscall and the caller's use of its result would
- * end the call interrupted with its bytes moved. Yielding before the syscall
- * starts the count again, so its result reaches the caller.
+ * Whether the running fiber would yield to the scheduler within the next few
+ * ops. Effect 3 yields every `maxOpsBeforeYield` ops and handles pending
+ * interrupts when it resumes: a yield that fell between a syscall and the
+ * caller's use of its result would end the call interrupted with its bytes
+ * moved. The bindings yield (`yieldNow`) before such a syscall instead, which
+ * starts the count again, so the result reaches the caller.
  */
-export const yieldFirst = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> | undefined => {
+export const yieldsSoon = (): boolean => {
   const fiber = currentFiber()
   return fiber.currentOpCount + SYSCALL_MARGIN > fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
-    ? Effect.zipRight(Effect.yieldNow(), self)
-    : undefined
 }
+
+export const yieldNow: Effect.Effect<void> = Effect.yieldNow()
