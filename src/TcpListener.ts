@@ -11,6 +11,7 @@ import type * as Scope from "effect/Scope"
 import type * as SocketServer from "effect/socket/SocketServer"
 import * as socketServer from "./internal/socketServer.js"
 import * as internal from "./internal/tcpListener.js"
+import * as workers from "./internal/tcpWorkers.js"
 import type * as NetError from "./NetError.js"
 import type * as Netpoll from "./Netpoll.js"
 import type * as TcpStream from "./TcpStream.js"
@@ -171,3 +172,116 @@ export const layerSocketServer: (
   options?: SocketServerOptions
 ) => Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll> =
   socketServer.layerSocketServer
+
+/**
+ * @since 0.5.0
+ * @category models
+ */
+export interface WorkersOptions extends BindOptions {
+  /**
+   * The module each worker thread runs (a URL, usually
+   * `new URL("./worker.js", import.meta.url)`, or a path). It serves by running
+   * `launchWorker` with its handler and a `Netpoll` layer.
+   */
+  readonly worker: URL | string
+  /** How many worker threads; by default one per core (`os.availableParallelism()`). */
+  readonly threads?: number | undefined
+  /** At most this many connections are handled at once by each thread; see `serve`. */
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * The worker threads of `makeWorkers`, serving one address.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Workers {
+  /** The address every worker listens on, with the port the kernel chose for port 0. */
+  readonly address: NetAddress.InetAddress
+  /** The `threadId` of each worker that listens now. */
+  readonly threadIds: Effect.Effect<ReadonlyArray<number>>
+  /** How many workers were started again after theirs ended. */
+  readonly restarts: Effect.Effect<number>
+}
+
+/**
+ * Serves one address from `threads` worker threads, each with its own event
+ * loop, `Netpoll` and Effect runtime, each listening on the address with
+ * SO_REUSEPORT, so that the kernel spreads the connections over them.
+ *
+ * - The main thread binds the address first (without listening: it never gets
+ *   a connection) and holds it until the Scope closes: a port 0 becomes one
+ *   port for every worker, and a bind error fails here, as `bind` does.
+ * - Each worker runs the `worker` module, which calls `launchWorker` with its
+ *   handler. `makeWorkers` succeeds once every worker listens; a worker that
+ *   ends before (its module failed, or never called `launchWorker`) fails it
+ *   with a defect naming the module.
+ * - A worker that ends later (a crash, `process.exit` in a handler) is logged
+ *   and replaced; its connections end with it, the others go on. A worker that
+ *   keeps dying within a second of its start is replaced after a backoff of
+ *   5 ms doubling to 1 s.
+ * - Closing the Scope asks every worker to stop (its `launchWorker` closes its
+ *   listener and connections and returns) and waits for each thread to end;
+ *   one still running 5 seconds later is terminated. A worker's sockets close
+ *   with its thread however it ends.
+ *
+ * @example
+ * ```ts
+ * // main.ts
+ * import { Effect } from "effect"
+ * import { Netpoll, TcpListener, type TcpStream } from "effect-netpoll"
+ *
+ * const main = Effect.gen(function*() {
+ *   const workers = yield* TcpListener.makeWorkers("127.0.0.1:7000", {
+ *     worker: new URL("./echo-worker.js", import.meta.url),
+ *     threads: 4
+ *   })
+ *   console.log(`4 threads listen on ${workers.address}`)
+ *   return yield* Effect.never
+ * })
+ * Effect.runFork(Effect.scoped(main).pipe(Effect.provide(Netpoll.layer)))
+ *
+ * // echo-worker.ts
+ * const echo = (stream: TcpStream.TcpStream) =>
+ *   Effect.gen(function*() {
+ *     const buf = new Uint8Array(16 * 1024)
+ *     let n: number
+ *     while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
+ *   })
+ * Effect.runFork(TcpListener.launchWorker(echo).pipe(Effect.provide(Netpoll.layer)))
+ * ```
+ * @since 0.5.0
+ * @category constructors
+ */
+export const makeWorkers: (
+  address: TcpStream.AddressInput,
+  options: WorkersOptions
+) => Effect.Effect<Workers, NetError.NetError, Netpoll.Netpoll | Scope.Scope> = (address, options) =>
+  workers.makeWorkers(address, options)
+
+/**
+ * `makeWorkers` for as long as it runs: interrupting it stops and joins the
+ * workers and frees the address.
+ *
+ * @since 0.5.0
+ * @category combinators
+ */
+export const serveWorkers: (
+  address: TcpStream.AddressInput,
+  options: WorkersOptions
+) => Effect.Effect<never, NetError.NetError, Netpoll.Netpoll> = workers.serveWorkers
+
+/**
+ * What the `worker` module of `serveWorkers` runs: binds the workers' address
+ * with SO_REUSEPORT, tells the main thread it listens, and serves as `serve`
+ * does (with the `maxConnections` of `serveWorkers`) until the main thread
+ * stops it; then it closes the listener and every connection and returns, so
+ * the thread can end. Run anywhere else, it dies with a defect saying so.
+ *
+ * @since 0.5.0
+ * @category combinators
+ */
+export const launchWorker: <E, R>(
+  handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>
+) => Effect.Effect<void, NetError.NetError, Netpoll.Netpoll | Exclude<R, Scope.Scope>> = workers.launchWorker

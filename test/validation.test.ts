@@ -3,6 +3,7 @@
  * the public option and what it accepts, returned as an Effect (never thrown
  * at the call), and no fd is left open. Shared by both lines.
  */
+import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -16,7 +17,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
-import { defects, dialSocket, failures, fork } from "./utils/line.js"
+import { defects, dialSocket, failures, fork, root } from "./utils/line.js"
 import { bytes, eventually, pair, text } from "./utils/peers.js"
 import { hostile } from "./utils/hostile.js"
 import { layer } from "./utils/runners.js"
@@ -319,6 +320,7 @@ const connectOptions = ["noDelay", "keepAlive"]
 const bindOptions = ["backlog", "reusePort", "ipv6Only", "noDelay"]
 const socketOptions = ["openTimeout", "chunkSize"]
 const buf = () => new Uint8Array(4)
+const servedWorker = path.join(root, "test", "fixtures", "servedWorker.mjs")
 
 /** The functions TcpStream and TcpListener export, by name. */
 const moduleFunctions: ReadonlyArray<PublicFunction> = [
@@ -376,6 +378,27 @@ const moduleFunctions: ReadonlyArray<PublicFunction> = [
     valid: ({ address }) => [address, undefined],
     options: [1, [...connectOptions, ...socketOptions]],
     call: (_, [address, options]) => Layer.build(TcpStream.layerSocket(address, options))
+  },
+  {
+    name: "makeWorkers",
+    parameters: ["address", "options", "worker", "threads", ...bindOptions, "maxConnections"],
+    valid: () => ["127.0.0.1:0", { worker: servedWorker, threads: 1 }],
+    options: [1, ["worker", "threads", ...bindOptions, "maxConnections"]],
+    call: (_, [address, options]) => TcpListener.makeWorkers(address, options)
+  },
+  {
+    name: "serveWorkers",
+    parameters: ["address", "options", "worker", "threads", ...bindOptions, "maxConnections"],
+    valid: () => ["127.0.0.1:0", { worker: servedWorker, threads: 1 }],
+    options: [1, ["worker", "threads", ...bindOptions, "maxConnections"]],
+    call: (_, [address, options]) => TcpListener.serveWorkers(address, options)
+  },
+  {
+    name: "launchWorker",
+    // Outside a worker of serveWorkers, a valid handler dies naming the workerData it lacks.
+    parameters: ["handler", "workerData"],
+    valid: () => [() => Effect.void],
+    call: (_, [handler]) => TcpListener.launchWorker(handler)
   },
   {
     name: "layerSocketServer",

@@ -1,0 +1,1 @@
+../../test/workers.test.ts
