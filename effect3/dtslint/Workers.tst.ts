@@ -1,0 +1,1 @@
+../../dtslint/Workers.tst.ts
