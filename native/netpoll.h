@@ -35,6 +35,7 @@
 /* Exports registration, one per file. Return false with an exception pending. */
 bool np_sockets_init(napi_env env, napi_value exports);
 bool np_poller_init(napi_env env, napi_value exports);
+bool np_unix_init(napi_env env, napi_value exports);
 
 /* Argument helpers (module.c). Each returns false with a JS exception pending. */
 bool np_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv);
