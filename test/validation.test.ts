@@ -219,7 +219,7 @@ layer(Netpoll.layer)("bad arguments to the adapters", (it) => {
         ]
         expect(messages.map((message) => message.split(":")[0])).toEqual(["toDuplex", "toStream", "toSink"])
         for (const message of messages) {
-          expect(message).toContain("stream must be a TcpStream (from TcpStream.connect or TcpListener accept), got ")
+          expect(message).toContain("stream must be a TcpStream or UnixStream (from connect, a listener's accept or UnixStream.pair), got ")
           if (shown !== undefined) expect(message.endsWith(`got ${shown}`)).toBe(true)
         }
       }
@@ -240,7 +240,7 @@ layer(Netpoll.layer)("bad arguments to the adapters", (it) => {
       )
       const open = TcpStream.connect("127.0.0.1:1")
       expect(yield* defectMessage(TcpStream.makeSocket(null as never))).toBe(
-        "makeSocket: open must be an Effect that opens a TcpStream, got null"
+        "makeSocket: open must be an Effect that opens a TcpStream or UnixStream, got null"
       )
       expect(yield* defectMessage(TcpStream.makeSocket(open, { openTimeout: "soon" } as never))).toBe(
         "makeSocket: openTimeout must be a duration (milliseconds as a number, a string such as \"5 seconds\", or a Duration), got \"soon\""
@@ -252,7 +252,7 @@ layer(Netpoll.layer)("bad arguments to the adapters", (it) => {
       for (const [opened, shown] of [[1, "1"], [undefined, "undefined"], [{ read: 1 }, "{ read: 1 }"]] as const) {
         const socket = yield* TcpStream.makeSocket(Effect.succeed(opened) as never)
         expect(yield* defectMessage(dialSocket(socket))).toBe(
-          `makeSocket: open must yield a TcpStream (from TcpStream.connect or TcpListener accept), got ${shown}`
+          `makeSocket: open must yield a TcpStream or UnixStream (from connect or a listener's accept), got ${shown}`
         )
       }
     }))
@@ -409,11 +409,16 @@ const streamMethods: Readonly<Record<string, Method>> = {
   setKeepAlive: { parameters: ["on", "initialDelayMillis"], valid: () => [true, 1000] }
 }
 
-/** The names of the methods of a TcpStream (not its getters), from its prototype. */
-const methodNames = (stream: TcpStream.TcpStream): Array<string> =>
-  Object.entries(Object.getOwnPropertyDescriptors(Object.getPrototypeOf(stream)))
-    .filter(([name, descriptor]) => typeof descriptor.value === "function" && name !== "constructor" && name !== "toString")
-    .map(([name]) => name)
+/** The names of the methods of a stream (not its getters), from its prototype chain (its class and the one it shares). */
+const methodNames = (stream: object): Array<string> => {
+  const names = new Set<string>()
+  for (let proto = Object.getPrototypeOf(stream); proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+      if (typeof descriptor.value === "function" && name !== "constructor" && name !== "toString") names.add(name)
+    }
+  }
+  return Array.from(names)
+}
 
 /** The functions a public module exports (its classes, the service tags, are not calls to sweep). */
 const exportedFunctions = (module: object): Array<string> =>

@@ -19,7 +19,7 @@ const closeError = (code: number) => socketError(new Socket.SocketCloseError({ c
 
 /** One connection of a Socket: its stream and, once known, how its reads end. */
 interface Connection {
-  readonly stream: TcpStream.TcpStream
+  readonly stream: tcpStream.AnyStream
   ended: Socket.SocketError | undefined
 }
 
@@ -38,7 +38,7 @@ interface Options {
  * releasing the writer half-closes it.
  */
 const fromOpen = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, Socket.SocketError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, Socket.SocketError, R>,
   options: Options
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.withFiber((fiber) => {
@@ -164,7 +164,7 @@ const fromOpen = <R>(
 const openError = (cause: NetError.NetError) => socketError(new Socket.SocketOpenError({ kind: "Unknown", cause }))
 
 export const makeSocket = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, NetError.NetError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.suspend(() => {
@@ -193,7 +193,7 @@ export const layerSocket = (
  * the stream and closes it when released; later ones fail as the first ended
  * (code 1000 after a clean end of stream, 1006 otherwise), as NodeSocketServer's do.
  */
-export const fromAccepted = (stream: TcpStream.TcpStream, chunkSize?: number): Effect.Effect<Socket.Socket> => {
+export const fromAccepted = (stream: tcpStream.AnyStream, chunkSize?: number): Effect.Effect<Socket.Socket> => {
   let taken = false
   return fromOpen(
     Effect.suspend(() => {

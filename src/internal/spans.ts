@@ -64,6 +64,12 @@ export const connectSpan = <R>(
  */
 export const acceptSpan = <A, E, R>(
   local: string,
-  accept: (span: Tracer.Span) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  Effect.useSpan("effect-netpoll.accept", runtime.spanOptions("server", serverAttributes(local)), accept)
+  accept: (span: Tracer.Span) => Effect.Effect<A, E, R>,
+  attributes: Record<string, unknown> = serverAttributes(local)
+): Effect.Effect<A, E, R> => Effect.useSpan("effect-netpoll.accept", runtime.spanOptions("server", attributes), accept)
+
+/** A Unix socket's span attributes: its path as `server.address`. */
+export const unixAttributes = (path: string): Record<string, unknown> => ({
+  "network.transport": "unix",
+  "server.address": path
+})

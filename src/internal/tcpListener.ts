@@ -28,25 +28,25 @@ export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener
  * interruption can fall between them: the connection's Pollable, WAIT_READY
  * when none is pending, or the error. A sampled span gets the peer's address.
  */
-const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpoll.Pollable | NetError.NetError | number => {
+const acceptNow = (
+  self: ListenerImpl<unknown>,
+  span: Tracer.Span | undefined
+): netpoll.Pollable | NetError.NetError | number => {
   const accepted = listenerCore.accept(self.pollable, self.noDelay)
   if (accepted === streamCore.WAIT_READY) return accepted
   if (typeof accepted === "number") return errors.fromCode(accepted, "accept", self.address)
   metrics.accepted()
-  if (span !== undefined && span.sampled) {
-    const peer = streamCore.address(accepted, "getpeername")
-    if (typeof peer !== "number") spans.peerAttributes(span, address.fromNative(peer))
-  }
+  if (span !== undefined && span.sampled) self.recordPeer(span, accepted)
   return accepted
 }
 
-const acceptFrom = (
-  self: TcpListenerImpl,
+const acceptFrom = <S>(
+  self: ListenerImpl<S>,
   scope: Scope.Scope,
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   span: Tracer.Span | undefined
-): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
-  Effect.suspend((): Effect.Effect<TcpStream.TcpStream, NetError.NetError> => {
+): Effect.Effect<S, NetError.NetError> =>
+  Effect.suspend((): Effect.Effect<S, NetError.NetError> => {
     if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, acceptFrom(self, scope, restore, span))
     const accepted = acceptNow(self, span)
     if (accepted === streamCore.WAIT_READY) {
@@ -56,17 +56,38 @@ const acceptFrom = (
       )
     }
     if (typeof accepted === "number" || !("fd" in accepted)) return Effect.fail(accepted as NetError.NetError)
-    return Effect.as(Scope.addFinalizer(scope, netpoll.close(accepted)), tcpStream.fromPollable(accepted, undefined))
+    return Effect.as(Scope.addFinalizer(scope, netpoll.close(accepted)), self.wrap(accepted))
   })
 
-class TcpListenerImpl implements TcpListener.TcpListener {
-  readonly [TypeId]: TcpListener.TypeId = TypeId
-
+/**
+ * A listening socket, TCP or Unix: accept and `serve`, which depend on the
+ * family only for the stream they make and what a span records. `S` is the
+ * stream type accept gives.
+ */
+export abstract class ListenerImpl<S> {
   constructor(
     readonly pollable: netpoll.Pollable,
+    /** The bound address as text, for errors and spans. */
     readonly address: string,
+    /** TCP_NODELAY on each accepted stream (false for Unix sockets, which have no such option). */
     readonly noDelay: boolean
   ) {}
+
+  /** The stream over an accepted connection. */
+  abstract wrap(pollable: netpoll.Pollable): S
+
+  /** Records an accepted connection's peer on a sampled span. */
+  abstract recordPeer(span: Tracer.Span, accepted: netpoll.Pollable): void
+
+  /** The accept span's attributes; undefined: those of the TCP address `address`. */
+  protected get spanAttributes(): Record<string, unknown> | undefined {
+    return undefined
+  }
+
+  /** The span of one accept. */
+  acceptSpan<A, E, R>(accept: (span: Tracer.Span) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return spans.acceptSpan(this.address, accept, this.spanAttributes)
+  }
 
   get fd(): number {
     return this.pollable.fd
@@ -75,23 +96,34 @@ class TcpListenerImpl implements TcpListener.TcpListener {
   // From accept4 to the finalizer in the caller's Scope nothing may interrupt:
   // only the wait for a pending connection is interruptible. One accept4 is
   // atomic, so concurrent accepts need no lock.
-  get accept(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
+  get accept(): Effect.Effect<S, NetError.NetError, Scope.Scope> {
     const accept = (span: Tracer.Span | undefined) =>
       Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore, span)))
-    return runtime.withCaptured((_, fiber) =>
-      runtime.isTraced(fiber) ? spans.acceptSpan(this.address, accept) : accept(undefined)
-    )
+    return runtime.withCaptured((_, fiber) => runtime.isTraced(fiber) ? this.acceptSpan(accept) : accept(undefined))
+  }
+
+  get close(): Effect.Effect<void> {
+    return netpoll.close(this.pollable)
+  }
+}
+
+class TcpListenerImpl extends ListenerImpl<TcpStream.TcpStream> implements TcpListener.TcpListener {
+  readonly [TypeId]: TcpListener.TypeId = TypeId
+
+  wrap(pollable: netpoll.Pollable): TcpStream.TcpStream {
+    return tcpStream.fromPollable(pollable, undefined)
+  }
+
+  recordPeer(span: Tracer.Span, accepted: netpoll.Pollable): void {
+    const peer = streamCore.address(accepted, "getpeername")
+    if (typeof peer !== "number") spans.peerAttributes(span, address.fromNative(peer))
   }
 
   get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
     return tcpStream.sockAddr(this.pollable, "getsockname")
   }
 
-  get close(): Effect.Effect<void> {
-    return netpoll.close(this.pollable)
-  }
-
-  toString(): string {
+  override toString(): string {
     return `TcpListener(fd ${this.pollable.fd} on ${this.address})`
   }
 }
@@ -149,7 +181,7 @@ const closeConnection = (scope: runtime.CloseableScope, exit: Exit.Exit<unknown,
     return cause === undefined ? Effect.void : Effect.logError("connection handler failed", cause)
   })
 
-class Server<E, R> {
+class Server<S, E, R> {
   readonly handlers = new Set<runtime.AnyFiber>()
   /** Connections being handled; with `max`, the loop accepts only below it. */
   active = 0
@@ -158,8 +190,8 @@ class Server<E, R> {
   private delayMillis: number | undefined = undefined
 
   constructor(
-    readonly listener: TcpListenerImpl,
-    readonly handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
+    readonly listener: ListenerImpl<S>,
+    readonly handler: (stream: S) => Effect.Effect<void, E, R>,
     readonly max: number | undefined,
     readonly captured: runtime.Captured<Exclude<R, Scope.Scope>>,
     readonly traced: boolean
@@ -177,7 +209,7 @@ class Server<E, R> {
     }
     return Effect.flatMap(Scope.make(), (scope) =>
       this.traced
-        ? Effect.matchEffect(spans.acceptSpan(this.listener.address, (span) => this.accept(scope, span, Effect.void)), {
+        ? Effect.matchEffect(this.listener.acceptSpan((span) => this.accept(scope, span, Effect.void)), {
           onFailure: this.retry,
           onSuccess: () => this.loop
         })
@@ -210,7 +242,7 @@ class Server<E, R> {
   private fork(pollable: netpoll.Pollable, scope: runtime.CloseableScope): void {
     let handled: Effect.Effect<void, E, R>
     try {
-      handled = this.handler(tcpStream.fromPollable(pollable, undefined))
+      handled = this.handler(this.listener.wrap(pollable))
     } catch (defect) {
       handled = Effect.die(defect)
     }
@@ -261,8 +293,11 @@ class Server<E, R> {
  * The defect for bad options of `layerSocketServer` (those of `bind`, and
  * `maxConnections`), the same on both lines, before any fd exists; or undefined.
  */
-export const socketServerDefect = (options: unknown): Error | undefined => {
-  const message = validate.bindOptions(options, "layerSocketServer")
+export const socketServerDefect = (
+  options: unknown,
+  bindOptions: (options: unknown, what: string) => string | undefined = validate.bindOptions
+): Error | undefined => {
+  const message = bindOptions(options, "layerSocketServer")
   if (message !== undefined) return new TypeError(message)
   const max = validate.maxConnections(options, "layerSocketServer")
   return max === undefined ? undefined : new RangeError(max)
@@ -273,18 +308,32 @@ export const serve = <E, R>(
   handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
   options?: { readonly maxConnections?: number | undefined }
 ): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
+  // Every TcpListener comes from `bind`: the loop needs its fd, so no other implementation will do.
+  serveListener(TcpListenerImpl, "TcpListener", "TcpStream", listener, handler, options)
+
+/**
+ * `serve` for the listeners of one kind (`impl`, named `listenerKind` in
+ * messages, whose streams are `streamKind`s): TcpListener's, UnixListener's.
+ */
+export const serveListener = <S, E, R>(
+  impl: abstract new(...args: never) => ListenerImpl<S>,
+  listenerKind: string,
+  streamKind: string,
+  listener: unknown,
+  handler: (stream: S) => Effect.Effect<void, E, R>,
+  options: { readonly maxConnections?: number | undefined } | undefined
+): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
   Effect.suspend(() => {
-    // Every TcpListener comes from `bind`: the loop needs its fd, so no other implementation will do.
-    const bad = (validate.isInstance(listener, TcpListenerImpl)
+    const bad = (validate.isInstance(listener, impl)
       ? undefined
-      : tcpStream.badInput(validate.notListener("serve", listener))) ??
-      tcpStream.badInput(validate.handler(handler)) ??
+      : tcpStream.badInput(validate.notListener("serve", listener, listenerKind))) ??
+      tcpStream.badInput(validate.handler(handler, streamKind)) ??
       tcpStream.badInput(validate.optionsObject(options, "serve")) ??
       tcpStream.badInput(validate.maxConnections(options, "serve"), RangeError)
     if (bad !== undefined) return bad
     const max = options?.maxConnections
     return runtime.withCaptured<never, NetError.NetError, Exclude<R, Scope.Scope>>((captured, fiber) => {
-      const server = new Server(listener as TcpListenerImpl, handler, max, captured, runtime.isTraced(fiber))
+      const server = new Server(listener as ListenerImpl<S>, handler, max, captured, runtime.isTraced(fiber))
       return Effect.ensuring(server.loop, server.shutdown)
     })
   })

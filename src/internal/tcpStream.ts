@@ -19,6 +19,9 @@ import * as spans from "./spans.js"
 
 export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") as TcpStream.TypeId
 
+/** Carried by every connected stream of the library, TCP or Unix: what the adapters take. */
+const StreamTypeId: unique symbol = Symbol.for("effect-netpoll/Stream") as never
+
 /** getsockname or getpeername as an effect. */
 export const sockAddr = (
   pollable: netpoll.Pollable,
@@ -49,7 +52,7 @@ const waitOrFail = <A>(
 
 /** One `read` or `write` (or its vectored form) as an effect, which is also what a woken fiber runs again. */
 const onceEffect = <B>(
-  self: TcpStreamImpl,
+  self: StreamImpl<unknown>,
   direction: netpoll.Direction,
   syscall: "read" | "write",
   shape: core.Shape<B>,
@@ -67,7 +70,7 @@ const onceEffect = <B>(
 
 /** One `readExact`, `writeAll`, `writeAllVectored` or `readToEnd`: the core's Transfer, its codes as effects. */
 const transferEffect = <B>(
-  self: TcpStreamImpl,
+  self: StreamImpl<unknown>,
   syscall: "read" | "write",
   transfer: core.Transfer<B>
 ): Effect.Effect<void, NetError.NetError> => {
@@ -118,14 +121,27 @@ export function badInput(
 export const isTcpStream = (u: unknown): u is TcpStream.TcpStream => validate.hasTypeId(u, TypeId)
 
 /**
- * `makeSocket`'s `open`, dying (with a message naming `open`) when what it
- * yields is no TcpStream: the Socket would otherwise call methods it lacks.
+ * Whether a value is a connected stream of the library, a TcpStream or a
+ * UnixStream (false, never a throw, for anything else): what the adapters take.
  */
-export const openedStream = <E, R>(
-  open: Effect.Effect<TcpStream.TcpStream, E, R>
-): Effect.Effect<TcpStream.TcpStream, E, R> =>
+export const isStream = (u: unknown): u is AnyStream => validate.hasTypeId(u, StreamTypeId)
+
+/**
+ * A connected stream, TCP or Unix: what the adapters (toStream, toSink,
+ * toDuplex, the Socket) use of it, which both have.
+ */
+export type AnyStream = Pick<
+  TcpStream.TcpStream,
+  Exclude<keyof TcpStream.TcpStream, typeof TypeId | "peerAddr" | "localAddr" | "tryClone" | "setNoDelay" | "setKeepAlive">
+>
+
+/**
+ * `makeSocket`'s `open`, dying (with a message naming `open`) when what it
+ * yields is no stream: the Socket would otherwise call methods it lacks.
+ */
+export const openedStream = <S, E, R>(open: Effect.Effect<S, E, R>): Effect.Effect<S, E, R> =>
   Effect.flatMap(open, (stream) =>
-    isTcpStream(stream) ? Effect.succeed(stream) : Effect.die(new TypeError(validate.notOpenedStream(stream))))
+    isStream(stream) ? Effect.succeed(stream) : Effect.die(new TypeError(validate.notOpenedStream(stream))))
 
 /** Effect's guard, false for a value that throws when asked (a Proxy whose traps throw). */
 const isEffect = (u: unknown): boolean => {
@@ -162,28 +178,38 @@ export const socketDefect = (
 }
 
 /** An empty read or write: 0 at once, or SocketClosed. */
-const empty = (self: TcpStreamImpl, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
+const empty = (self: StreamImpl<unknown>, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
   Effect.suspend(() =>
     core.empty(self.pollable) === 0 ? Effect.succeed(0) : Effect.fail(errors.closed(syscall, self.remote))
   )
 
-const fromRc = (self: TcpStreamImpl, syscall: string, rc: number): Effect.Effect<void, NetError.NetError> =>
+export const fromRc = (self: StreamImpl<unknown>, syscall: string, rc: number): Effect.Effect<void, NetError.NetError> =>
   rc < 0 ? Effect.fail(errors.fromCode(rc, syscall, self.remote)) : Effect.void
 
-class TcpStreamImpl implements TcpStream.TcpStream {
-  readonly [TypeId]: TcpStream.TypeId = TypeId
+/** What a kind of stream (TCP, Unix) brings to the calls they share. */
+export interface StreamKind<Self> {
+  /** The peer as text (getpeername), or undefined when it cannot be had. */
+  readonly peerName: (pollable: netpoll.Pollable) => string | undefined
+  /** A stream of this kind over `pollable` (a clone). */
+  readonly wrap: (pollable: netpoll.Pollable, remote: string | undefined) => Self
+}
+
+/**
+ * A connected stream socket, TCP or Unix: every call but those that depend on
+ * the address family, which its `kind` answers. `Self` is the stream type `tryClone` gives.
+ */
+export abstract class StreamImpl<Self> {
+  readonly [StreamTypeId] = StreamTypeId
 
   constructor(
     readonly pollable: netpoll.Pollable,
-    private peer: string | undefined
+    private peer: string | undefined,
+    private readonly kind: StreamKind<Self>
   ) {}
 
   /** The peer as text, for error messages: known from connect, looked up once otherwise. */
   get remote(): string | undefined {
-    if (this.peer === undefined) {
-      const peer = core.address(this.pollable, "getpeername")
-      if (typeof peer !== "number") this.peer = String(address.fromNative(peer))
-    }
+    if (this.peer === undefined) this.peer = this.kind.peerName(this.pollable)
     return this.peer
   }
 
@@ -271,15 +297,41 @@ class TcpStreamImpl implements TcpStream.TcpStream {
     return Effect.map(this.readToEnd(options), (bytes) => decoder.decode(bytes))
   }
 
-  get tryClone(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
+  get tryClone(): Effect.Effect<Self, NetError.NetError, Scope.Scope> {
     return Effect.flatMap(Effect.scope, (scope) =>
       Effect.uninterruptible(Effect.suspend(() => {
         const clone = core.dup(this.pollable)
         if (!netpoll.isPollable(clone)) {
           return Effect.fail(errors.fromCode(clone.code, clone.syscall, this.remote))
         }
-        return Effect.as(Scope.addFinalizer(scope, netpoll.close(clone)), new TcpStreamImpl(clone, this.remote))
+        return Effect.as(Scope.addFinalizer(scope, netpoll.close(clone)), this.kind.wrap(clone, this.remote))
       })))
+  }
+
+  shutdown(how: "read" | "write" | "both"): Effect.Effect<void, NetError.NetError> {
+    return Effect.suspend(() =>
+      badInput(validate.shutdownHow(how)) ?? fromRc(this, "shutdown", core.shutdown(this.pollable, how))
+    )
+  }
+
+  get close(): Effect.Effect<void> {
+    return netpoll.close(this.pollable)
+  }
+}
+
+const tcpKind: StreamKind<TcpStream.TcpStream> = {
+  peerName: (pollable) => {
+    const peer = core.address(pollable, "getpeername")
+    return typeof peer === "number" ? undefined : String(address.fromNative(peer))
+  },
+  wrap: (pollable, remote) => new TcpStreamImpl(pollable, remote)
+}
+
+class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream> implements TcpStream.TcpStream {
+  readonly [TypeId]: TcpStream.TypeId = TypeId
+
+  constructor(pollable: netpoll.Pollable, peer: string | undefined) {
+    super(pollable, peer, tcpKind)
   }
 
   get peerAddr(): Effect.Effect<address.Address, NetError.NetError> {
@@ -288,12 +340,6 @@ class TcpStreamImpl implements TcpStream.TcpStream {
 
   get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
     return sockAddr(this.pollable, "getsockname")
-  }
-
-  shutdown(how: "read" | "write" | "both"): Effect.Effect<void, NetError.NetError> {
-    return Effect.suspend(() =>
-      badInput(validate.shutdownHow(how)) ?? fromRc(this, "shutdown", core.shutdown(this.pollable, how))
-    )
   }
 
   setNoDelay(on: boolean): Effect.Effect<void, NetError.NetError> {
@@ -309,11 +355,7 @@ class TcpStreamImpl implements TcpStream.TcpStream {
     )
   }
 
-  get close(): Effect.Effect<void> {
-    return netpoll.close(this.pollable)
-  }
-
-  toString(): string {
+  override toString(): string {
     return `TcpStream(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
   }
 }

@@ -16,7 +16,7 @@ import * as tcpStream from "./tcpStream.js"
 const READ_SIZE = 64 * 1024
 
 interface Connection {
-  readonly stream: TcpStream.TcpStream
+  readonly stream: tcpStream.AnyStream
   /** The run's FiberSet; completing its Deferred ends the run, as NodeSocket's stream events do. */
   readonly handlers: FiberSet.FiberSet<unknown, unknown>
 }
@@ -24,7 +24,7 @@ interface Connection {
 const readError = (cause: NetError.NetError) => new Socket.SocketGenericError({ reason: "Read", cause })
 
 const readLoop = <_, E, R>(
-  stream: TcpStream.TcpStream,
+  stream: tcpStream.AnyStream,
   handlers: FiberSet.FiberSet<unknown, unknown>,
   handler: (_: Uint8Array) => Effect.Effect<_, E, R> | void
 ): Effect.Effect<void, Socket.SocketError, R> =>
@@ -50,7 +50,7 @@ const readLoop = <_, E, R>(
  * the connection and ends the run, and releasing the writer half-closes.
  */
 export const fromOpen = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, Socket.SocketError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, Socket.SocketError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.withFiberRuntime((fiber) => {
@@ -144,7 +144,7 @@ export const fromOpen = <R>(
   })
 
 export const makeSocket = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, NetError.NetError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.suspend(() => {
@@ -174,7 +174,7 @@ export const layerSocket = (
  * The Socket of one accepted connection: its first run uses the stream and
  * closes it when it ends; later runs fail with a clean close, as NodeSocketServer's do.
  */
-export const fromAccepted = (stream: TcpStream.TcpStream): Effect.Effect<Socket.Socket> => {
+export const fromAccepted = (stream: tcpStream.AnyStream): Effect.Effect<Socket.Socket> => {
   let used = false
   return fromOpen(Effect.acquireRelease(
     Effect.suspend(() =>

@@ -11,6 +11,7 @@ import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpListener from "../TcpListener.js"
 import * as platformSocket from "./platformSocket.js"
 import * as tcpListener from "./tcpListener.js"
+import type { AnyStream } from "./tcpStream.js"
 
 /** Logged at the fiber's unhandled-error level, so code that silences NodeSocketServer silences this too. */
 const reportUnhandledError = <E>(cause: Cause.Cause<E>) =>
@@ -19,21 +20,32 @@ const reportUnhandledError = <E>(cause: Cause.Cause<E>) =>
     return level._tag === "Some" ? Effect.logWithLevel(level.value, cause, "Unhandled error in SocketServer") : Effect.void
   })
 
-export const makeSocketServer = (
-  address: SocketAddr.Input,
-  options?: TcpListener.SocketServerOptions
+/** A bound listener, TCP or Unix, as a SocketServer needs it: its address and its `serve`. */
+export interface Bound {
+  readonly address: SocketServer.Address
+  readonly serve: <E, R>(
+    handler: (stream: AnyStream) => Effect.Effect<void, E, R>,
+    options: { readonly maxConnections?: number | undefined }
+  ) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>>
+}
+
+/**
+ * A SocketServer over what `bind` binds; `defect` is the check of `options`,
+ * run before any fd exists (and before `options` is read).
+ */
+export const fromBound = (
+  defect: Error | undefined,
+  bind: Effect.Effect<Bound, NetError.NetError, Netpoll.Netpoll | Scope.Scope>,
+  options: { readonly maxConnections?: number | undefined } | undefined
 ): Effect.Effect<SocketServer.SocketServer["Type"], NetError.NetError, Netpoll.Netpoll | Scope.Scope> =>
   Effect.gen(function*() {
-    const defect = tcpListener.socketServerDefect(options)
     if (defect !== undefined) return yield* Effect.die(defect)
-    const listener = yield* tcpListener.bind(address, options)
-    const local = yield* listener.localAddr
+    const bound = yield* bind
     const serveOptions = { maxConnections: options?.maxConnections }
     const run = <R, E, _>(
       handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>
     ): Effect.Effect<never, SocketServer.SocketServerError, R> =>
-      tcpListener.serve(
-        listener,
+      bound.serve(
         (stream) =>
           platformSocket.fromAccepted(stream).pipe(
             Effect.flatMap(handler),
@@ -41,11 +53,24 @@ export const makeSocketServer = (
           ),
         serveOptions
       ).pipe(Effect.mapError((cause) => new SocketServer.SocketServerError({ reason: "Unknown", cause })))
-    return SocketServer.SocketServer.of({
-      address: { _tag: "TcpAddress", hostname: local.address, port: local.port },
-      run
-    })
+    return SocketServer.SocketServer.of({ address: bound.address, run })
   })
+
+export const makeSocketServer = (
+  address: SocketAddr.Input,
+  options?: TcpListener.SocketServerOptions
+): Effect.Effect<SocketServer.SocketServer["Type"], NetError.NetError, Netpoll.Netpoll | Scope.Scope> =>
+  Effect.suspend(() =>
+    fromBound(
+      tcpListener.socketServerDefect(options),
+      Effect.flatMap(tcpListener.bind(address, options), (listener) =>
+        Effect.map(listener.localAddr, (local): Bound => ({
+          address: { _tag: "TcpAddress", hostname: local.address, port: local.port },
+          serve: (handler, serveOptions) => tcpListener.serve(listener, handler, serveOptions)
+        }))),
+      options
+    )
+  )
 
 export const layerSocketServer = (
   address: SocketAddr.Input,
