@@ -177,3 +177,6 @@ export const peerCred = (pollable: Pollable): Credentials | number => {
   const cred = addon.peerCred(pollable.fd)
   return typeof cred === "number" ? cred : { pid: cred[0], uid: cred[1], gid: cred[2] }
 }
+
+/** The Unix getpeername as `stream.connectResult` takes it, to tell a finished connect. */
+export const peerPathOf = (fd: number): string | number => addon.unixPeerPath(fd)

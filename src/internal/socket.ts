@@ -11,7 +11,9 @@ import type * as Netpoll from "../Netpoll.js"
 import type * as TcpStream from "../TcpStream.js"
 import type * as address from "./address.js"
 import { writeAllOf } from "./tcpDuplex.js"
+import { validate } from "./core.js"
 import * as tcpStream from "./tcpStream.js"
+import * as unixStream from "./unixStream.js"
 
 const socketError = (reason: Socket.SocketError["reason"]) => new Socket.SocketError({ reason })
 
@@ -180,11 +182,25 @@ export const layerSocket = (
   input: address.Input,
   options?: TcpStream.ConnectOptions & TcpStream.SocketOptions
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
+  layerDialing(() => tcpStream.connect(input, options), options, validate.connectOptions)
+
+/** `UnixStream.layerSocket`: a Socket that dials `input` on every reader acquisition. */
+export const layerUnixSocket = (
+  input: address.UnixInput,
+  options?: TcpStream.SocketOptions
+): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> => layerDialing(() => unixStream.connect(input), options, () => undefined)
+
+/** A Socket layer over `dial`, once `options` passed their checks (`connectOptions`: the family's own). */
+const layerDialing = (
+  dial: () => Effect.Effect<tcpStream.AnyStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope>,
+  options: TcpStream.SocketOptions | undefined,
+  connectOptions: (options: unknown, what: string) => string | undefined
+): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
   Layer.effect(
     Socket.Socket,
     Effect.suspend(() => {
-      const defect = tcpStream.socketDefect("layerSocket", undefined, options, true)
-      return defect !== undefined ? Effect.die(defect) : makeSocket(tcpStream.connect(input, options), options)
+      const defect = tcpStream.socketDefect("layerSocket", undefined, options, true, connectOptions)
+      return defect !== undefined ? Effect.die(defect) : makeSocket(dial(), options)
     })
   )
 

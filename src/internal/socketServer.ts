@@ -10,6 +10,9 @@ import type * as TcpListener from "../TcpListener.js"
 import type * as address from "./address.js"
 import * as socket from "./socket.js"
 import * as tcpListener from "./tcpListener.js"
+import type * as UnixListener from "../UnixListener.js"
+import { validate } from "./core.js"
+import * as unixListener from "./unixListener.js"
 import type { AnyStream } from "./tcpStream.js"
 
 /** A bound listener, TCP or Unix, as a SocketServer needs it: its address and its `serve`. */
@@ -77,3 +80,19 @@ export const layerSocketServer = (
   options?: TcpListener.SocketServerOptions
 ): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll> =>
   Layer.effect(SocketServer.SocketServer, makeSocketServer(input, options))
+
+/** `UnixListener.layerSocketServer`: its `address` is the bound UnixPathAddress. */
+export const layerUnixSocketServer = (
+  input: address.UnixInput,
+  options?: UnixListener.SocketServerOptions
+): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll> =>
+  Layer.effect(
+    SocketServer.SocketServer,
+    Effect.suspend(() =>
+      fromBound(
+        tcpListener.socketServerDefect(options, validate.unixBindOptions),
+        unixListener.bound(input, options),
+        options
+      )
+    )
+  )

@@ -56,6 +56,17 @@ export const connectSpan = <R>(
       : connect
   )
 
+/** The span of one Unix connect, to `path`: the path is the whole of what it records. */
+export const unixConnectSpan = <A, R>(
+  path: string,
+  connect: Effect.Effect<A, NetError.NetError, R>
+): Effect.Effect<A, NetError.NetError, R> =>
+  runtime.withCaptured((_, fiber) =>
+    runtime.isTraced(fiber)
+      ? Effect.useSpan("effect-netpoll.connect", runtime.spanOptions("client", unixAttributes(path)), () => connect)
+      : connect
+  )
+
 /**
  * The span of one accept, from the wait for a connection to its arrival, made
  * only when `runtime.isTraced`. It covers the whole accept, so that a failed or

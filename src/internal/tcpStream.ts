@@ -163,11 +163,12 @@ export const socketDefect = (
   what: "makeSocket" | "layerSocket",
   open: unknown,
   options: unknown,
-  hasChunkSize: boolean
+  hasChunkSize: boolean,
+  connectOptions: (options: unknown, what: string) => string | undefined = validate.connectOptions
 ): Error | undefined => {
   const message = (what === "makeSocket" && !isEffect(open) ? validate.notOpenEffect(open) : undefined) ??
     validate.optionsObject(options, what) ??
-    (what === "layerSocket" ? validate.connectOptions(options, what) : undefined)
+    (what === "layerSocket" ? connectOptions(options, what) : undefined)
   if (message !== undefined) return new TypeError(message)
   const size = hasChunkSize ? validate.chunkSize(options, what) : undefined
   if (size !== undefined) return new RangeError(size)
@@ -364,17 +365,52 @@ class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream> implements TcpStream
 export const fromPollable = (pollable: netpoll.Pollable, remote: string | undefined): TcpStream.TcpStream =>
   new TcpStreamImpl(pollable, remote)
 
-/** Waits until a pending connect completes (or fails). */
-const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Effect<void, NetError.NetError> =>
+/** Waits until a pending connect completes (or fails); `peerOf` is the family's getpeername. */
+const awaitConnected = (
+  pollable: netpoll.Pollable,
+  address: string,
+  peerOf: ((fd: number) => unknown) | undefined
+): Effect.Effect<void, NetError.NetError> =>
   netpoll.waitReady(
     pollable.output,
     Effect.suspend(() => {
-      const rc = core.connectResult(pollable)
+      const rc = core.connectResult(pollable, peerOf)
       return rc === 0 ? Effect.void : rc === core.WAIT_READY
-        ? awaitConnected(pollable, address)
+        ? awaitConnected(pollable, address, peerOf)
         : Effect.fail(errors.fromCode(rc, "connect", address))
     })
   )
+
+/** How one connect of a family starts and what it makes: see `connectWith`. */
+export interface Dial<S> {
+  /** The address as text, for errors and the stream's `remote`. */
+  readonly name: string
+  /** The socket, its registration and a nonblocking connect(2). */
+  readonly start: () => { readonly pollable: netpoll.Pollable; readonly pending: boolean } | core.Failure
+  /** The family's getpeername, which tells a finished connect; TCP's when left out. */
+  readonly peerOf?: ((fd: number) => unknown) | undefined
+  readonly wrap: (pollable: netpoll.Pollable, remote: string) => S
+}
+
+/**
+ * One connect, TCP or Unix: only the wait for a pending connect is
+ * interruptible, and an interrupted or failed one closes its socket at once;
+ * a connected one is closed by `scope`.
+ */
+export const connectWith = <S>(scope: Scope.Scope, dial: Dial<S>): Effect.Effect<S, NetError.NetError> =>
+  Effect.uninterruptibleMask((restore) => {
+    const { name } = dial
+    const started = dial.start()
+    if ("code" in started) return Effect.fail(errors.fromCode(started.code, started.syscall, name))
+    const { pending, pollable } = started
+    const connected = pending ? restore(awaitConnected(pollable, name, dial.peerOf)) : Effect.void
+    return Effect.onExit(connected, (exit) => {
+      if (Exit.isFailure(exit)) return netpoll.close(pollable)
+      core.connected(pollable)
+      metrics.connected()
+      return Scope.addFinalizer(scope, netpoll.close(pollable))
+    }).pipe(Effect.as(dial.wrap(pollable, name)))
+  })
 
 const connectOne = (
   poller: netpoll.Poller,
@@ -382,22 +418,17 @@ const connectOne = (
   addr: address.Address,
   options: TcpStream.ConnectOptions | undefined
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
-  Effect.uninterruptibleMask((restore) => {
-    const name = String(addr)
+  Effect.suspend(() => {
     const keepAlive = options?.keepAlive
-    const started = core.connectStart(poller, address.family(addr), address.host(addr), addr.port, {
-      noDelay: options?.noDelay ?? true,
-      keepAlive: keepAlive === undefined || keepAlive === false ? false : keepAlive === true ? 0 : keepAlive
+    return connectWith(scope, {
+      name: String(addr),
+      start: () =>
+        core.connectStart(poller, address.family(addr), address.host(addr), addr.port, {
+          noDelay: options?.noDelay ?? true,
+          keepAlive: keepAlive === undefined || keepAlive === false ? false : keepAlive === true ? 0 : keepAlive
+        }),
+      wrap: fromPollable
     })
-    if ("code" in started) return Effect.fail(errors.fromCode(started.code, started.syscall, name))
-    const { pending, pollable } = started
-    const connected = pending ? restore(awaitConnected(pollable, name)) : Effect.void
-    return Effect.onExit(connected, (exit) => {
-      if (Exit.isFailure(exit)) return netpoll.close(pollable)
-      core.connected(pollable)
-      metrics.connected()
-      return Scope.addFinalizer(scope, netpoll.close(pollable))
-    }).pipe(Effect.as(fromPollable(pollable, name)))
   })
 
 const tryEach = (

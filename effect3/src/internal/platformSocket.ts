@@ -10,7 +10,10 @@ import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
+import type * as unixAddress from "./address.js"
+import { validate } from "./core.js"
 import * as tcpStream from "./tcpStream.js"
+import * as unixStream from "./unixStream.js"
 
 /** libuv hands net.Socket 64 KiB reads; the same size gives handlers chunks like NodeSocket's. */
 const READ_SIZE = 64 * 1024
@@ -162,11 +165,25 @@ export const layerSocket = (
   address: SocketAddr.Input,
   options?: TcpStream.ConnectOptions & TcpStream.SocketOptions
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
+  layerDialing(() => tcpStream.connect(address, options), options, validate.connectOptions)
+
+/** `UnixStream.layerSocket`: a Socket that dials `input` on every run. */
+export const layerUnixSocket = (
+  input: unixAddress.UnixInput,
+  options?: TcpStream.SocketOptions
+): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> => layerDialing(() => unixStream.connect(input), options, () => undefined)
+
+/** A Socket layer over `dial`, once `options` passed their checks (`connectOptions`: the family's own). */
+const layerDialing = (
+  dial: () => Effect.Effect<tcpStream.AnyStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope>,
+  options: TcpStream.SocketOptions | undefined,
+  connectOptions: (options: unknown, what: string) => string | undefined
+): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
   Layer.effect(
     Socket.Socket,
     Effect.suspend(() => {
-      const defect = tcpStream.socketDefect("layerSocket", undefined, options, false)
-      return defect !== undefined ? Effect.die(defect) : makeSocket(tcpStream.connect(address, options), options)
+      const defect = tcpStream.socketDefect("layerSocket", undefined, options, false, connectOptions)
+      return defect !== undefined ? Effect.die(defect) : makeSocket(dial(), options)
     })
   )
 

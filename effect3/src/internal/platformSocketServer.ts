@@ -11,6 +11,10 @@ import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpListener from "../TcpListener.js"
 import * as platformSocket from "./platformSocket.js"
 import * as tcpListener from "./tcpListener.js"
+import type * as UnixListener from "../UnixListener.js"
+import type * as address from "./address.js"
+import { validate } from "./core.js"
+import * as unixListener from "./unixListener.js"
 import type { AnyStream } from "./tcpStream.js"
 
 /** Logged at the fiber's unhandled-error level, so code that silences NodeSocketServer silences this too. */
@@ -77,3 +81,19 @@ export const layerSocketServer = (
   options?: TcpListener.SocketServerOptions
 ): Layer.Layer<SocketServer.SocketServer, NetError.NetError, Netpoll.Netpoll> =>
   Layer.scoped(SocketServer.SocketServer, makeSocketServer(address, options))
+
+/** `UnixListener.layerSocketServer`: its `address` is the bound `SocketServer.UnixAddress`. */
+export const layerUnixSocketServer = (
+  input: address.UnixInput,
+  options?: UnixListener.SocketServerOptions
+): Layer.Layer<SocketServer.SocketServer, NetError.NetError, Netpoll.Netpoll> =>
+  Layer.scoped(
+    SocketServer.SocketServer,
+    Effect.suspend(() =>
+      fromBound(
+        tcpListener.socketServerDefect(options, validate.unixBindOptions),
+        unixListener.bound(input, options),
+        options
+      )
+    )
+  )

@@ -1,0 +1,217 @@
+/**
+ * Unix-domain stream sockets whose reads and writes suspend the calling fiber,
+ * never the event loop, in the manner of Go's `net.UnixConn` and Rust's
+ * `std::os::unix::net::UnixStream`. Every call is TcpStream's, with the same
+ * semantics; the addresses are paths, and `peerCred` tells who is on the other side.
+ *
+ * @since 0.5.0
+ */
+import type { Duplex } from "node:stream"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as NetAddress from "effect/net/NetAddress"
+import type * as Scope from "effect/Scope"
+import type * as Sink from "effect/Sink"
+import type * as Socket from "effect/socket/Socket"
+import type * as Stream from "effect/Stream"
+import type * as address from "./internal/address.js"
+import * as socket from "./internal/socket.js"
+import * as adapters from "./internal/tcpStreamAdapters.js"
+import * as internal from "./internal/unixStream.js"
+import type * as Io from "./Io.js"
+import type * as NetError from "./NetError.js"
+import type * as Netpoll from "./Netpoll.js"
+import type * as TcpStream from "./TcpStream.js"
+
+/**
+ * @since 0.5.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.5.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The credentials of the process on the other side of a connection, as they
+ * were when it connected (or made the pair): SO_PEERCRED.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Credentials {
+  readonly pid: number
+  readonly uid: number
+  readonly gid: number
+}
+
+/**
+ * A connected Unix-domain stream socket, owned by the Scope that opened it.
+ *
+ * Everything TcpStream promises holds: one reader and one writer at a time
+ * (full duplex), whole calls for concurrent readers or writers, cancellation
+ * safety, `close` waking parked fibers with `SocketClosed`. `BufReader` and
+ * `BufWriter` take it.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface UnixStream extends Io.Reader, Io.Writer {
+  readonly [TypeId]: TypeId
+  /** The socket's file descriptor; it stays owned by the stream. */
+  readonly fd: number
+  /**
+   * A second handle on the same connection (dup(2)), closed with the caller's
+   * Scope. The peer sees end of stream once every handle is closed.
+   */
+  readonly tryClone: Effect.Effect<UnixStream, NetError.NetError, Scope.Scope>
+  /**
+   * The peer's address (getpeername): the listener's path for a client, and
+   * usually an unnamed address (path `""`) for a server's accepted stream.
+   */
+  readonly peerAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
+  /** The local address (getsockname); path `""` when unnamed. */
+  readonly localAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
+  /** The peer process's pid, uid and gid when it connected (SO_PEERCRED), to authorize local clients. */
+  readonly peerCred: Effect.Effect<Credentials, NetError.NetError>
+  /**
+   * Shuts down one or both directions for every handle on the connection.
+   * Idempotent; a connection that is already gone counts as shut.
+   */
+  readonly shutdown: (how: "read" | "write" | "both") => Effect.Effect<void, NetError.NetError>
+  /**
+   * Closes this handle now instead of when its Scope closes. Idempotent; fibers
+   * suspended on the handle wake with `SocketClosed`, as do all later calls.
+   */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * A Unix socket address: a path (`"/run/app.sock"`, relative paths too), an
+ * abstract name on Linux (a leading NUL: `"\0app"`), or an `effect/net`
+ * `NetAddress.UnixPathAddress`. At most 107 bytes of UTF-8 (besides an
+ * abstract name's NUL), with no other NUL; anything else is an `InvalidAddress`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type AddressInput = address.UnixInput
+
+/**
+ * Connects to the listener at `path`. The stream closes with the Scope. A Unix
+ * connect completes at once or fails: `SystemError` `ENOENT` when no socket is
+ * at the path, `ConnectionRefused` when nobody listens on it, `SystemError`
+ * `EAGAIN` when the listener's backlog is full.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Netpoll, UnixStream } from "effect-netpoll"
+ *
+ * const ping = Effect.scoped(Effect.gen(function*() {
+ *   const stream = yield* UnixStream.connect("/run/app.sock")
+ *   yield* stream.writeAll(new TextEncoder().encode("ping\n"))
+ *   const reply = new Uint8Array(5)
+ *   yield* stream.readExact(reply)
+ * }))
+ *
+ * Effect.runPromise(Effect.provide(ping, Netpoll.layer))
+ * ```
+ * @since 0.5.0
+ * @category constructors
+ */
+export const connect: (
+  address: AddressInput
+) => Effect.Effect<UnixStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope> = internal.connect
+
+/**
+ * Two streams connected to each other (socketpair(2)), both in the Scope: a
+ * byte pipe in both directions, e.g. between fibers or to hand one end's fd
+ * to a child process.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { UnixStream } from "effect-netpoll"
+ *
+ * const program = Effect.gen(function*() {
+ *   const [left, right] = yield* UnixStream.pair
+ *   yield* left.writeAll(new TextEncoder().encode("hi"))
+ *   const buf = new Uint8Array(2)
+ *   yield* right.readExact(buf)
+ * })
+ * ```
+ * @since 0.5.0
+ * @category constructors
+ */
+export const pair: Effect.Effect<readonly [UnixStream, UnixStream], NetError.NetError, Netpoll.Netpoll | Scope.Scope> =
+  internal.pair
+
+/**
+ * The bytes of a connection as an Effect `Stream`, pulled: see `TcpStream.toStream`.
+ *
+ * @since 0.5.0
+ * @category adapters
+ */
+export const toStream: (
+  stream: UnixStream,
+  options?: TcpStream.StreamOptions
+) => Stream.Stream<Uint8Array, NetError.NetError> = adapters.toStream
+
+/**
+ * A `Sink` that writes every element to the connection: see `TcpStream.toSink`.
+ *
+ * @since 0.5.0
+ * @category adapters
+ */
+export const toSink: (stream: UnixStream) => Sink.Sink<void, Uint8Array, never, NetError.NetError> = adapters.toSink
+
+/**
+ * A Node `stream.Duplex` over the connection, backpressure both ways: see `TcpStream.toDuplex`.
+ *
+ * @since 0.5.0
+ * @category adapters
+ */
+export const toDuplex: (
+  stream: UnixStream,
+  options?: TcpStream.DuplexOptions
+) => Effect.Effect<Duplex, never, Scope.Scope> = adapters.toDuplex
+
+/**
+ * An `effect/socket` `Socket.Socket` that dials with `open` on every `reader`
+ * acquisition: see `TcpStream.makeSocket`, whose contract it keeps.
+ *
+ * @since 0.5.0
+ * @category adapters
+ */
+export const makeSocket: <R>(
+  open: Effect.Effect<UnixStream, NetError.NetError, R>,
+  options?: TcpStream.SocketOptions
+) => Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> = socket.makeSocket
+
+/**
+ * A `Socket.Socket` layer that connects to the Unix socket at `address` on
+ * every reader acquisition, as `TcpStream.layerSocket` does over TCP.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { RpcClient, RpcSerialization } from "effect/rpc"
+ * import { Netpoll, UnixStream } from "effect-netpoll"
+ *
+ * const Protocol = RpcClient.layerProtocolSocket().pipe(
+ *   Layer.provide(UnixStream.layerSocket("/run/app.sock")),
+ *   Layer.provide(RpcSerialization.layerNdjson),
+ *   Layer.provide(Netpoll.layer)
+ * )
+ * ```
+ * @since 0.5.0
+ * @category layers
+ */
+export const layerSocket: (
+  address: AddressInput,
+  options?: TcpStream.SocketOptions
+) => Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> = socket.layerUnixSocket

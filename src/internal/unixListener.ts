@@ -1,0 +1,97 @@
+/**
+ * Unix-domain listeners: bind on a path, the socket file's removal, and the
+ * shared ListenerImpl's accept and `serve`. Shared by both Effect lines: the
+ * Effect 3 line compiles this same file against its own `effect`.
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
+import type * as NetError from "../NetError.js"
+import { Netpoll } from "../Netpoll.js"
+import type * as UnixListener from "../UnixListener.js"
+import type * as UnixStream from "../UnixStream.js"
+import type * as address from "./address.js"
+import { listener as listenerCore, unix, validate } from "./core.js"
+import * as errors from "./errors.js"
+import * as netpoll from "./netpoll.js"
+import * as spans from "./spans.js"
+import { ListenerImpl, serveListener } from "./tcpListener.js"
+import { badInput } from "./tcpStream.js"
+import * as unixStream from "./unixStream.js"
+
+export const TypeId: UnixListener.TypeId = Symbol.for("effect-netpoll/UnixListener") as UnixListener.TypeId
+
+class UnixListenerImpl extends ListenerImpl<UnixStream.UnixStream> implements UnixListener.UnixListener {
+  readonly [TypeId]: UnixListener.TypeId = TypeId
+
+  constructor(
+    pollable: netpoll.Pollable,
+    readonly path: string,
+    private readonly identity: unix.Identity | undefined
+  ) {
+    // Unix sockets have no TCP_NODELAY: nothing to set on accepted streams.
+    super(pollable, unix.display(path), false)
+  }
+
+  wrap(pollable: netpoll.Pollable): UnixStream.UnixStream {
+    return unixStream.fromPollable(pollable, undefined)
+  }
+
+  // A Unix client is almost always unnamed: the listener's path says all there is.
+  recordPeer(_span: Tracer.Span, _accepted: netpoll.Pollable): void {}
+
+  protected override get spanAttributes(): Record<string, unknown> {
+    return spans.unixAttributes(this.address)
+  }
+
+  get localAddr(): Effect.Effect<address.UnixAddress, NetError.NetError> {
+    return unixStream.pathAddr(this.pollable, "getsockname")
+  }
+
+  // The file goes first, as in Go: a new server may bind the path as soon as
+  // this returns. Only the file this listener's bind created is removed.
+  override get close(): Effect.Effect<void> {
+    return Effect.andThen(Effect.sync(() => unix.removeIfOurs(this.path, this.identity)), super.close)
+  }
+
+  override toString(): string {
+    return `UnixListener(fd ${this.pollable.fd} on ${this.address})`
+  }
+}
+
+export const bind = (
+  input: address.UnixInput,
+  options?: UnixListener.BindOptions
+): Effect.Effect<UnixListener.UnixListener, NetError.NetError, Netpoll | Scope.Scope> =>
+  Effect.suspend(() =>
+    badInput(validate.unixBindOptions(options)) ?? Effect.flatMap(unixStream.parsePath(input), (path) =>
+      Effect.flatMap(Netpoll, (service) =>
+        Effect.acquireRelease(
+          Effect.suspend(() => {
+            const backlog = options?.backlog ?? listenerCore.DEFAULT_BACKLOG
+            const result = unix.listen(netpoll.fromService(service), path, backlog)
+            return "code" in result
+              ? Effect.fail(errors.fromCode(result.code, result.syscall, unix.display(path)))
+              : Effect.succeed(new UnixListenerImpl(result.pollable, path, result.identity))
+          }),
+          (listener) => listener.close
+        )))
+  )
+
+export const serve = <E, R>(
+  listener: UnixListener.UnixListener,
+  handler: (stream: UnixStream.UnixStream) => Effect.Effect<void, E, R>,
+  options?: { readonly maxConnections?: number | undefined }
+): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
+  serveListener(UnixListenerImpl, "UnixListener", "UnixStream", listener, handler, options)
+
+/** A bound Unix listener as the lines' SocketServer layers take it: its address and its `serve`. */
+export const bound = (input: address.UnixInput, options: UnixListener.BindOptions | undefined) =>
+  Effect.flatMap(bind(input, options), (listener) =>
+    Effect.map(listener.localAddr, (local) => ({
+      address: local,
+      serve: <E, R>(
+        handler: (stream: UnixStream.UnixStream) => Effect.Effect<void, E, R>,
+        serveOptions: { readonly maxConnections?: number | undefined }
+      ) => serve(listener, handler, serveOptions)
+    })))
