@@ -20,7 +20,6 @@
 #include "netpoll.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,37 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define FD_ARG(i, name)                                                        \
-  int64_t name##_;                                                             \
-  if (!np_int(env, argv[i], "fd", &name##_)) return NULL;                      \
-  if (!np_fd_ok(name##_)) return np_num(env, -EBADF);                          \
-  int name = (int)name##_
-
 #define PATH_ROOM sizeof(((struct sockaddr_un*)0)->sun_path)
-
-#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-#define NP_SOCK_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
-#else
-#define NP_SOCK_FLAGS 0
-#endif
-
-/* A new fd made nonblocking and close-on-exec where socket(2) could not do it;
- * on failure it is closed (nobody else has it yet). fd or -errno. */
-static int own(int fd) {
-#if NP_SOCK_FLAGS == 0
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-    int err = -errno;
-    close(fd);
-    return err;
-  }
-#ifdef SO_NOSIGPIPE
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-#endif
-  return fd;
-}
 
 /* Fills a sockaddr_un from a JS string. false with an exception pending for a
  * non-string; else *err is 0 or -errno. */
@@ -114,19 +83,19 @@ static napi_value path_value(napi_env env, const struct sockaddr_un* sun, sockle
 
 static napi_value js_unix_socket(napi_env env, napi_callback_info info) {
   int fd = socket(AF_UNIX, SOCK_STREAM | NP_SOCK_FLAGS, 0);
-  return np_num(env, fd < 0 ? -errno : own(fd));
+  return np_num(env, fd < 0 ? -errno : np_own_fd(fd));
 }
 
 /* [fd, fd] of a connected pair, or -errno. */
 static napi_value js_unix_pair(napi_env env, napi_callback_info info) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | NP_SOCK_FLAGS, 0, fds) < 0) return np_num(env, -errno);
-  int a = own(fds[0]);
+  int a = np_own_fd(fds[0]);
   if (a < 0) {
     close(fds[1]);
     return np_num(env, a);
   }
-  int b = own(fds[1]);
+  int b = np_own_fd(fds[1]);
   if (b < 0) {
     close(a);
     return np_num(env, b);
@@ -148,7 +117,7 @@ static napi_value path_call(napi_env env, napi_callback_info info, bool is_conne
   socklen_t len = 0;
   int err, rc;
   if (!np_args(env, info, 2, argv)) return NULL;
-  FD_ARG(0, fd);
+  NP_FD_ARG(0, fd);
   if (!path_arg(env, argv[1], &sun, &len, &err)) return NULL;
   if (err < 0) return np_num(env, err);
   if (!is_connect) return np_num(env, bind(fd, (struct sockaddr*)&sun, len) == 0 ? 0 : -errno);
@@ -172,7 +141,7 @@ static napi_value name_call(napi_env env, napi_callback_info info, bool peer) {
   struct sockaddr_un sun;
   socklen_t len = sizeof sun;
   if (!np_args(env, info, 1, argv)) return NULL;
-  FD_ARG(0, fd);
+  NP_FD_ARG(0, fd);
   memset(&sun, 0, sizeof sun);
   int rc = peer ? getpeername(fd, (struct sockaddr*)&sun, &len) : getsockname(fd, (struct sockaddr*)&sun, &len);
   if (rc < 0) return np_num(env, -errno);
@@ -193,7 +162,7 @@ static napi_value js_peer_cred(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int64_t pid, uid, gid;
   if (!np_args(env, info, 1, argv)) return NULL;
-  FD_ARG(0, fd);
+  NP_FD_ARG(0, fd);
 #if defined(SO_PEERCRED) && defined(__linux__)
   struct ucred cred;
   socklen_t len = sizeof cred;
