@@ -61,31 +61,18 @@ export interface Credentials {
  */
 export interface UnixStream extends Io.Reader, Io.Writer {
   readonly [TypeId]: TypeId
-  /** The socket's file descriptor; it stays owned by the stream. */
-  readonly fd: number
-  /**
-   * A second handle on the same connection (dup(2)), closed with the caller's
-   * Scope. The peer sees end of stream once every handle is closed.
-   */
-  readonly tryClone: Effect.Effect<UnixStream, NetError.NetError, Scope.Scope>
-  /**
-   * The peer's address (getpeername): the listener's path for a client, and
-   * usually an unnamed address (path `""`) for a server's accepted stream.
-   */
-  readonly peerAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
-  /** The local address (getsockname); path `""` when unnamed. */
-  readonly localAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
   /** The peer process's pid, uid and gid when it connected (SO_PEERCRED), to authorize local clients. */
   readonly peerCred: Effect.Effect<Credentials, NetError.NetError>
-  /**
-   * Shuts down one or both directions for every handle on the connection.
-   * Idempotent; a connection that is already gone counts as shut.
-   */
+  /** The listener's path, seen from a client; usually `""` (unnamed), seen from a server. */
+  readonly peerAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
+  /** This end's path: the listener's for an accepted stream, `""` for a client. */
+  readonly localAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
+  readonly fd: number
+  /** As `TcpStream.tryClone`: dup(2) into the caller's Scope; the peer sees end of stream once every handle closed. */
+  readonly tryClone: Effect.Effect<UnixStream, NetError.NetError, Scope.Scope>
+  /** As `TcpStream.shutdown`; idempotent. */
   readonly shutdown: (how: "read" | "write" | "both") => Effect.Effect<void, NetError.NetError>
-  /**
-   * Closes this handle now instead of when its Scope closes. Idempotent; fibers
-   * suspended on the handle wake with `SocketClosed`, as do all later calls.
-   */
+  /** As `TcpStream.close`: idempotent, waking parked fibers with `SocketClosed`. */
   readonly close: Effect.Effect<void>
 }
 

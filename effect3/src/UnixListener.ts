@@ -34,17 +34,13 @@ export type TypeId = typeof TypeId
  */
 export interface UnixListener {
   readonly [TypeId]: TypeId
-  /** The listening socket's file descriptor. */
-  readonly fd: number
-  /**
-   * Waits for the next connection; the stream belongs to the caller's Scope. An
-   * accept interrupted while waiting leaves the pending connection to the next caller.
-   */
+  /** As `TcpListener.accept`: the next connection, in the caller's Scope; an interrupted accept takes none. */
   readonly accept: Effect.Effect<UnixStream.UnixStream, NetError.NetError, Scope.Scope>
-  /** The bound address (getsockname). */
-  readonly localAddr: Effect.Effect<SocketServer.UnixAddress, NetError.NetError>
-  /** Stops listening and removes the socket file if it is still ours, now instead of when the Scope closes; idempotent. */
+  /** Closes the socket and removes its file if it is still ours (see `bind`), before the Scope would; idempotent. */
   readonly close: Effect.Effect<void>
+  /** The bound path. */
+  readonly localAddr: Effect.Effect<SocketServer.UnixAddress, NetError.NetError>
+  readonly fd: number
 }
 
 /**
@@ -88,24 +84,21 @@ export const bind: (
 ) => Effect.Effect<UnixListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope> = internal.bind
 
 /**
- * Accepts forever, running `handler` in a fiber of its own per connection,
- * exactly as `TcpListener.serve` does (failures logged per connection,
- * transient accept errors retried with backoff, `maxConnections`, interruption
- * closing every stream).
+ * `TcpListener.serve` for a UnixListener: a fiber per connection, failures
+ * logged per connection, transient accept errors retried with backoff, at most
+ * `maxConnections` handlers at once, every stream closed when it is interrupted.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import * as UnixListener from "effect-netpoll/effect3/UnixListener"
  *
- * const echo = Effect.gen(function*() {
- *   const listener = yield* UnixListener.bind("/tmp/echo.sock")
+ * // Tells each local client who it is, as the kernel saw it connect.
+ * const whoami = Effect.gen(function*() {
+ *   const listener = yield* UnixListener.bind("/tmp/whoami.sock")
  *   return yield* UnixListener.serve(listener, (stream) =>
- *     Effect.gen(function*() {
- *       const buf = new Uint8Array(16 * 1024)
- *       let n: number
- *       while ((n = yield* stream.read(buf)) > 0) yield* stream.writeAll(buf.subarray(0, n))
- *     }))
+ *     Effect.flatMap(stream.peerCred, ({ gid, pid, uid }) =>
+ *       stream.writeAll(new TextEncoder().encode(`pid ${pid} uid ${uid} gid ${gid}\n`))))
  * })
  * ```
  * @since 0.5.0
@@ -118,13 +111,12 @@ export const serve: <E, R>(
 ) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> = internal.serve
 
 /**
+ * `bind`'s options, and `serve`'s `maxConnections`.
+ *
  * @since 0.5.0
  * @category models
  */
-export interface SocketServerOptions extends BindOptions {
-  /** At most this many connections are handled at once; see `serve`. */
-  readonly maxConnections?: number | undefined
-}
+export type SocketServerOptions = BindOptions & { readonly maxConnections?: number | undefined }
 
 /**
  * An `@effect/platform` `SocketServer.SocketServer` listening on a Unix socket,
@@ -135,16 +127,15 @@ export interface SocketServerOptions extends BindOptions {
  *
  * @example
  * ```ts
- * import { RpcSerialization, RpcServer } from "@effect/rpc"
- * import { Layer } from "effect"
+ * import * as SocketServer from "@effect/platform/SocketServer"
+ * import { Effect } from "effect"
  * import * as Netpoll from "effect-netpoll/effect3/Netpoll"
  * import * as UnixListener from "effect-netpoll/effect3/UnixListener"
  *
- * const Protocol = RpcServer.layerProtocolSocketServer.pipe(
- *   Layer.provide(UnixListener.layerSocketServer("/run/app.sock")),
- *   Layer.provide(RpcSerialization.layerNdjson),
- *   Layer.provide(Netpoll.layer)
- * )
+ * const program = Effect.gen(function*() {
+ *   const server = yield* SocketServer.SocketServer
+ *   console.log(server.address) // { _tag: "UnixAddress", path: "/run/app.sock" }
+ * }).pipe(Effect.provide(UnixListener.layerSocketServer("/run/app.sock")), Effect.provide(Netpoll.layer))
  * ```
  * @since 0.5.0
  * @category layers

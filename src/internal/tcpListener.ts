@@ -29,7 +29,7 @@ export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener
  * when none is pending, or the error. A sampled span gets the peer's address.
  */
 const acceptNow = (
-  self: ListenerImpl<unknown>,
+  self: ListenerImpl<unknown, unknown>,
   span: Tracer.Span | undefined
 ): netpoll.Pollable | NetError.NetError | number => {
   const accepted = listenerCore.accept(self.pollable, self.noDelay)
@@ -41,7 +41,7 @@ const acceptNow = (
 }
 
 const acceptFrom = <S>(
-  self: ListenerImpl<S>,
+  self: ListenerImpl<S, unknown>,
   scope: Scope.Scope,
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   span: Tracer.Span | undefined
@@ -64,13 +64,20 @@ const acceptFrom = <S>(
  * family only for the stream they make and what a span records. `S` is the
  * stream type accept gives.
  */
-export abstract class ListenerImpl<S> {
+export abstract class ListenerImpl<S, A = unknown> {
   constructor(
     readonly pollable: netpoll.Pollable,
     /** The bound address as text, for errors and spans. */
     readonly address: string,
     /** TCP_NODELAY on each accepted stream (false for Unix sockets, which have no such option). */
-    readonly noDelay: boolean
+    readonly noDelay: boolean,
+    /** The public type's name, for `toString`. */
+    private readonly name: string,
+    /** The family's getsockname, as the line's address. */
+    private readonly addressOf: (
+      pollable: netpoll.Pollable,
+      syscall: "getsockname"
+    ) => Effect.Effect<A, NetError.NetError>
   ) {}
 
   /** The stream over an accepted connection. */
@@ -105,10 +112,22 @@ export abstract class ListenerImpl<S> {
   get close(): Effect.Effect<void> {
     return netpoll.close(this.pollable)
   }
+
+  get localAddr(): Effect.Effect<A, NetError.NetError> {
+    return this.addressOf(this.pollable, "getsockname")
+  }
+
+  toString(): string {
+    return `${this.name}(fd ${this.pollable.fd} on ${this.address})`
+  }
 }
 
-class TcpListenerImpl extends ListenerImpl<TcpStream.TcpStream> implements TcpListener.TcpListener {
+class TcpListenerImpl extends ListenerImpl<TcpStream.TcpStream, address.Address> implements TcpListener.TcpListener {
   readonly [TypeId]: TcpListener.TypeId = TypeId
+
+  constructor(pollable: netpoll.Pollable, name: string, noDelay: boolean) {
+    super(pollable, name, noDelay, "TcpListener", tcpStream.sockAddr)
+  }
 
   wrap(pollable: netpoll.Pollable): TcpStream.TcpStream {
     return tcpStream.fromPollable(pollable, undefined)
@@ -117,14 +136,6 @@ class TcpListenerImpl extends ListenerImpl<TcpStream.TcpStream> implements TcpLi
   recordPeer(span: Tracer.Span, accepted: netpoll.Pollable): void {
     const peer = streamCore.address(accepted, "getpeername")
     if (typeof peer !== "number") spans.peerAttributes(span, address.fromNative(peer))
-  }
-
-  get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
-    return tcpStream.sockAddr(this.pollable, "getsockname")
-  }
-
-  override toString(): string {
-    return `TcpListener(fd ${this.pollable.fd} on ${this.address})`
   }
 }
 
@@ -139,29 +150,31 @@ const bindChecked = (
   options: TcpListener.BindOptions | undefined
 ): Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll | Scope.Scope> =>
   Effect.flatMap(address.resolve(input), (addrs) =>
-    Effect.flatMap(Netpoll, (service) =>
-      Effect.acquireRelease(
-        Effect.suspend(() => {
-          const poller = netpoll.fromService(service)
-          const settings = {
-            backlog: options?.backlog ?? listenerCore.DEFAULT_BACKLOG,
-            reusePort: options?.reusePort === true,
-            ipv6Only: options?.ipv6Only
-          }
-          let error: NetError.NetError = errors.closed("bind")
-          for (const addr of addrs) {
-            const result = listenerCore.listen(poller, address.family(addr), address.host(addr), addr.port, settings)
-            if ("fd" in result) {
-              const local = streamCore.address(result, "getsockname")
-              const name = typeof local === "number" ? String(addr) : String(address.fromNative(local))
-              return Effect.succeed(new TcpListenerImpl(result, name, options?.noDelay ?? true))
-            }
-            error = errors.fromCode(result.code, result.syscall, String(addr))
-          }
-          return Effect.fail(error)
-        }),
-        (listener) => listener.close
-      )))
+    listenWith((poller) => {
+      const settings = {
+        backlog: options?.backlog ?? listenerCore.DEFAULT_BACKLOG,
+        reusePort: options?.reusePort === true,
+        ipv6Only: options?.ipv6Only
+      }
+      let error: NetError.NetError = errors.closed("bind")
+      for (const addr of addrs) {
+        const result = listenerCore.listen(poller, address.family(addr), address.host(addr), addr.port, settings)
+        if ("fd" in result) {
+          const local = streamCore.address(result, "getsockname")
+          const name = typeof local === "number" ? String(addr) : String(address.fromNative(local))
+          return Effect.succeed(new TcpListenerImpl(result, name, options?.noDelay ?? true))
+        }
+        error = errors.fromCode(result.code, result.syscall, String(addr))
+      }
+      return Effect.fail(error)
+    }))
+
+/** A listener that `open` makes on the Netpoll's poller, closed with the Scope (TCP's `bind`, Unix's). */
+export const listenWith = <L extends ListenerImpl<unknown, unknown>>(
+  open: (poller: netpoll.Poller) => Effect.Effect<L, NetError.NetError>
+): Effect.Effect<L, NetError.NetError, Netpoll | Scope.Scope> =>
+  Effect.flatMap(Netpoll, (service) =>
+    Effect.acquireRelease(Effect.suspend(() => open(netpoll.fromService(service))), (listener) => listener.close))
 
 /**
  * The state of one `serve`: its handler fibers, its free connection slots and
@@ -190,7 +203,7 @@ class Server<S, E, R> {
   private delayMillis: number | undefined = undefined
 
   constructor(
-    readonly listener: ListenerImpl<S>,
+    readonly listener: ListenerImpl<S, unknown>,
     readonly handler: (stream: S) => Effect.Effect<void, E, R>,
     readonly max: number | undefined,
     readonly captured: runtime.Captured<Exclude<R, Scope.Scope>>,
@@ -316,7 +329,7 @@ export const serve = <E, R>(
  * messages, whose streams are `streamKind`s): TcpListener's, UnixListener's.
  */
 export const serveListener = <S, E, R>(
-  impl: abstract new(...args: never) => ListenerImpl<S>,
+  impl: abstract new(...args: never) => ListenerImpl<S, unknown>,
   listenerKind: string,
   streamKind: string,
   listener: unknown,
@@ -333,7 +346,7 @@ export const serveListener = <S, E, R>(
     if (bad !== undefined) return bad
     const max = options?.maxConnections
     return runtime.withCaptured<never, NetError.NetError, Exclude<R, Scope.Scope>>((captured, fiber) => {
-      const server = new Server(listener as ListenerImpl<S>, handler, max, captured, runtime.isTraced(fiber))
+      const server = new Server(listener as ListenerImpl<S, unknown>, handler, max, captured, runtime.isTraced(fiber))
       return Effect.ensuring(server.loop, server.shutdown)
     })
   })

@@ -22,17 +22,22 @@ export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") a
 /** Carried by every connected stream of the library, TCP or Unix: what the adapters take. */
 const StreamTypeId: unique symbol = Symbol.for("effect-netpoll/Stream") as never
 
-/** getsockname or getpeername as an effect. */
-export const sockAddr = (
-  pollable: netpoll.Pollable,
-  syscall: "getsockname" | "getpeername"
-): Effect.Effect<address.Address, NetError.NetError> =>
+/**
+ * getsockname or getpeername as an effect, for a family: `read` is its core
+ * call (an address as the addon gives it, or an error code), `make` the line's address.
+ */
+export const addressOf = <N, A>(
+  read: (pollable: netpoll.Pollable, syscall: "getsockname" | "getpeername") => N | number,
+  make: (native: N) => A
+) =>
+(pollable: netpoll.Pollable, syscall: "getsockname" | "getpeername"): Effect.Effect<A, NetError.NetError> =>
   Effect.suspend(() => {
-    const result = core.address(pollable, syscall)
-    return typeof result === "number"
-      ? Effect.fail(errors.fromCode(result, syscall))
-      : Effect.succeed(address.fromNative(result))
+    const result = read(pollable, syscall)
+    return typeof result === "number" ? Effect.fail(errors.fromCode(result, syscall)) : Effect.succeed(make(result))
   })
+
+/** getsockname or getpeername of a TCP socket as an effect. */
+export const sockAddr = addressOf(core.address, address.fromNative)
 
 /** The effect a woken fiber runs for a core wait code, or the code's failure. */
 const waitOrFail = <A>(
@@ -178,6 +183,23 @@ export const socketDefect = (
     : new TypeError(validate.notOpenTimeout(what, openTimeout))
 }
 
+/**
+ * A `layerSocket`'s Socket, on both lines and for both families: `options`
+ * checked once, when the layer is built (`connectOptions` are the family's
+ * own: none for Unix), then `make` over what `dial` opens.
+ */
+export const checkedSocket = <S>(
+  options: unknown,
+  hasChunkSize: boolean,
+  connectOptions: (options: unknown, what: string) => string | undefined,
+  dial: () => Effect.Effect<AnyStream, NetError.NetError, Netpoll | Scope.Scope>,
+  make: (open: Effect.Effect<AnyStream, NetError.NetError, Netpoll | Scope.Scope>) => Effect.Effect<S, never, Netpoll>
+): Effect.Effect<S, never, Netpoll> =>
+  Effect.suspend(() => {
+    const defect = socketDefect("layerSocket", undefined, options, hasChunkSize, connectOptions)
+    return defect !== undefined ? Effect.die(defect) : make(dial())
+  })
+
 /** An empty read or write: 0 at once, or SocketClosed. */
 const empty = (self: StreamImpl<unknown>, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
   Effect.suspend(() =>
@@ -188,7 +210,14 @@ export const fromRc = (self: StreamImpl<unknown>, syscall: string, rc: number): 
   rc < 0 ? Effect.fail(errors.fromCode(rc, syscall, self.remote)) : Effect.void
 
 /** What a kind of stream (TCP, Unix) brings to the calls they share. */
-export interface StreamKind<Self> {
+export interface StreamKind<Self, Addr> {
+  /** The public type's name, for `toString`. */
+  readonly name: string
+  /** getsockname or getpeername as the family's address. */
+  readonly address: (
+    pollable: netpoll.Pollable,
+    syscall: "getsockname" | "getpeername"
+  ) => Effect.Effect<Addr, NetError.NetError>
   /** The peer as text (getpeername), or undefined when it cannot be had. */
   readonly peerName: (pollable: netpoll.Pollable) => string | undefined
   /** A stream of this kind over `pollable` (a clone). */
@@ -199,13 +228,13 @@ export interface StreamKind<Self> {
  * A connected stream socket, TCP or Unix: every call but those that depend on
  * the address family, which its `kind` answers. `Self` is the stream type `tryClone` gives.
  */
-export abstract class StreamImpl<Self> {
+export abstract class StreamImpl<Self, Addr = unknown> {
   readonly [StreamTypeId] = StreamTypeId
 
   constructor(
     readonly pollable: netpoll.Pollable,
     private peer: string | undefined,
-    private readonly kind: StreamKind<Self>
+    private readonly kind: StreamKind<Self, Addr>
   ) {}
 
   /** The peer as text, for error messages: known from connect, looked up once otherwise. */
@@ -318,9 +347,23 @@ export abstract class StreamImpl<Self> {
   get close(): Effect.Effect<void> {
     return netpoll.close(this.pollable)
   }
+
+  get peerAddr(): Effect.Effect<Addr, NetError.NetError> {
+    return this.kind.address(this.pollable, "getpeername")
+  }
+
+  get localAddr(): Effect.Effect<Addr, NetError.NetError> {
+    return this.kind.address(this.pollable, "getsockname")
+  }
+
+  toString(): string {
+    return `${this.kind.name}(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
+  }
 }
 
-const tcpKind: StreamKind<TcpStream.TcpStream> = {
+const tcpKind: StreamKind<TcpStream.TcpStream, address.Address> = {
+  name: "TcpStream",
+  address: sockAddr,
   peerName: (pollable) => {
     const peer = core.address(pollable, "getpeername")
     return typeof peer === "number" ? undefined : String(address.fromNative(peer))
@@ -328,19 +371,11 @@ const tcpKind: StreamKind<TcpStream.TcpStream> = {
   wrap: (pollable, remote) => new TcpStreamImpl(pollable, remote)
 }
 
-class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream> implements TcpStream.TcpStream {
+class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream, address.Address> implements TcpStream.TcpStream {
   readonly [TypeId]: TcpStream.TypeId = TypeId
 
   constructor(pollable: netpoll.Pollable, peer: string | undefined) {
     super(pollable, peer, tcpKind)
-  }
-
-  get peerAddr(): Effect.Effect<address.Address, NetError.NetError> {
-    return sockAddr(this.pollable, "getpeername")
-  }
-
-  get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
-    return sockAddr(this.pollable, "getsockname")
   }
 
   setNoDelay(on: boolean): Effect.Effect<void, NetError.NetError> {
@@ -354,10 +389,6 @@ class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream> implements TcpStream
       badInput(validate.keepAlive(on, initialDelayMillis)) ??
         fromRc(this, "setsockopt", core.setKeepAlive(this.pollable, on, initialDelayMillis))
     )
-  }
-
-  override toString(): string {
-    return `TcpStream(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
   }
 }
 

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type * as NetError from "../NetError.js"
-import { Netpoll } from "../Netpoll.js"
+import type { Netpoll } from "../Netpoll.js"
 import type * as UnixListener from "../UnixListener.js"
 import type * as UnixStream from "../UnixStream.js"
 import type * as address from "./address.js"
@@ -15,13 +15,15 @@ import { listener as listenerCore, unix, validate } from "./core.js"
 import * as errors from "./errors.js"
 import * as netpoll from "./netpoll.js"
 import * as spans from "./spans.js"
-import { ListenerImpl, serveListener } from "./tcpListener.js"
+import { ListenerImpl, listenWith, serveListener } from "./tcpListener.js"
 import { badInput } from "./tcpStream.js"
 import * as unixStream from "./unixStream.js"
 
 export const TypeId: UnixListener.TypeId = Symbol.for("effect-netpoll/UnixListener") as UnixListener.TypeId
 
-class UnixListenerImpl extends ListenerImpl<UnixStream.UnixStream> implements UnixListener.UnixListener {
+class UnixListenerImpl extends ListenerImpl<UnixStream.UnixStream, address.UnixAddress>
+  implements UnixListener.UnixListener
+{
   readonly [TypeId]: UnixListener.TypeId = TypeId
 
   constructor(
@@ -30,7 +32,7 @@ class UnixListenerImpl extends ListenerImpl<UnixStream.UnixStream> implements Un
     private readonly identity: unix.Identity | undefined
   ) {
     // Unix sockets have no TCP_NODELAY: nothing to set on accepted streams.
-    super(pollable, unix.display(path), false)
+    super(pollable, unix.display(path), false, "UnixListener", unixStream.pathAddr)
   }
 
   wrap(pollable: netpoll.Pollable): UnixStream.UnixStream {
@@ -44,18 +46,10 @@ class UnixListenerImpl extends ListenerImpl<UnixStream.UnixStream> implements Un
     return spans.unixAttributes(this.address)
   }
 
-  get localAddr(): Effect.Effect<address.UnixAddress, NetError.NetError> {
-    return unixStream.pathAddr(this.pollable, "getsockname")
-  }
-
   // The file goes first, as in Go: a new server may bind the path as soon as
   // this returns. Only the file this listener's bind created is removed.
   override get close(): Effect.Effect<void> {
     return Effect.andThen(Effect.sync(() => unix.removeIfOurs(this.path, this.identity)), super.close)
-  }
-
-  override toString(): string {
-    return `UnixListener(fd ${this.pollable.fd} on ${this.address})`
   }
 }
 
@@ -65,17 +59,12 @@ export const bind = (
 ): Effect.Effect<UnixListener.UnixListener, NetError.NetError, Netpoll | Scope.Scope> =>
   Effect.suspend(() =>
     badInput(validate.unixBindOptions(options)) ?? Effect.flatMap(unixStream.parsePath(input), (path) =>
-      Effect.flatMap(Netpoll, (service) =>
-        Effect.acquireRelease(
-          Effect.suspend(() => {
-            const backlog = options?.backlog ?? listenerCore.DEFAULT_BACKLOG
-            const result = unix.listen(netpoll.fromService(service), path, backlog)
-            return "code" in result
-              ? Effect.fail(errors.fromCode(result.code, result.syscall, unix.display(path)))
-              : Effect.succeed(new UnixListenerImpl(result.pollable, path, result.identity))
-          }),
-          (listener) => listener.close
-        )))
+      listenWith((poller) => {
+        const result = unix.listen(poller, path, options?.backlog ?? listenerCore.DEFAULT_BACKLOG)
+        return "code" in result
+          ? Effect.fail(errors.fromCode(result.code, result.syscall, unix.display(path)))
+          : Effect.succeed(new UnixListenerImpl(result.pollable, path, result.identity))
+      }))
   )
 
 export const serve = <E, R>(

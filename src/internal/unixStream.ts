@@ -13,7 +13,7 @@ import { unix, validate } from "./core.js"
 import * as errors from "./errors.js"
 import * as netpoll from "./netpoll.js"
 import * as spans from "./spans.js"
-import { connectWith, StreamImpl, type StreamKind } from "./tcpStream.js"
+import { addressOf, connectWith, StreamImpl, type StreamKind } from "./tcpStream.js"
 
 export const TypeId: UnixStream.TypeId = Symbol.for("effect-netpoll/UnixStream") as UnixStream.TypeId
 
@@ -24,35 +24,20 @@ const pathName = (pollable: netpoll.Pollable, syscall: "getsockname" | "getpeern
 }
 
 /** getsockname or getpeername of a Unix socket as an effect. */
-export const pathAddr = (
-  pollable: netpoll.Pollable,
-  syscall: "getsockname" | "getpeername"
-): Effect.Effect<address.UnixAddress, NetError.NetError> =>
-  Effect.suspend(() => {
-    const path = unix.address(pollable, syscall)
-    return typeof path === "number"
-      ? Effect.fail(errors.fromCode(path, syscall))
-      : Effect.succeed(address.unixAddress(path))
-  })
+export const pathAddr = addressOf(unix.address, address.unixAddress)
 
-const unixKind: StreamKind<UnixStream.UnixStream> = {
+const unixKind: StreamKind<UnixStream.UnixStream, address.UnixAddress> = {
+  name: "UnixStream",
+  address: pathAddr,
   peerName: (pollable) => pathName(pollable, "getpeername") || undefined,
   wrap: (pollable, remote) => new UnixStreamImpl(pollable, remote)
 }
 
-class UnixStreamImpl extends StreamImpl<UnixStream.UnixStream> implements UnixStream.UnixStream {
+class UnixStreamImpl extends StreamImpl<UnixStream.UnixStream, address.UnixAddress> implements UnixStream.UnixStream {
   readonly [TypeId]: UnixStream.TypeId = TypeId
 
   constructor(pollable: netpoll.Pollable, peer: string | undefined) {
     super(pollable, peer, unixKind)
-  }
-
-  get peerAddr(): Effect.Effect<address.UnixAddress, NetError.NetError> {
-    return pathAddr(this.pollable, "getpeername")
-  }
-
-  get localAddr(): Effect.Effect<address.UnixAddress, NetError.NetError> {
-    return pathAddr(this.pollable, "getsockname")
   }
 
   get peerCred(): Effect.Effect<UnixStream.Credentials, NetError.NetError> {
@@ -62,10 +47,6 @@ class UnixStreamImpl extends StreamImpl<UnixStream.UnixStream> implements UnixSt
         ? Effect.fail(errors.fromCode(cred, "getsockopt", this.remote))
         : Effect.succeed(cred)
     })
-  }
-
-  override toString(): string {
-    return `UnixStream(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
   }
 }
 

@@ -165,26 +165,20 @@ export const layerSocket = (
   address: SocketAddr.Input,
   options?: TcpStream.ConnectOptions & TcpStream.SocketOptions
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
-  layerDialing(() => tcpStream.connect(address, options), options, validate.connectOptions)
+  Layer.effect(
+    Socket.Socket,
+    tcpStream.checkedSocket(options, false, validate.connectOptions, () => tcpStream.connect(address, options), (open) =>
+      makeSocket(open, options))
+  )
 
 /** `UnixStream.layerSocket`: a Socket that dials `input` on every run. */
 export const layerUnixSocket = (
   input: unixAddress.UnixInput,
   options?: TcpStream.SocketOptions
-): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> => layerDialing(() => unixStream.connect(input), options, () => undefined)
-
-/** A Socket layer over `dial`, once `options` passed their checks (`connectOptions`: the family's own). */
-const layerDialing = (
-  dial: () => Effect.Effect<tcpStream.AnyStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope>,
-  options: TcpStream.SocketOptions | undefined,
-  connectOptions: (options: unknown, what: string) => string | undefined
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
   Layer.effect(
     Socket.Socket,
-    Effect.suspend(() => {
-      const defect = tcpStream.socketDefect("layerSocket", undefined, options, false, connectOptions)
-      return defect !== undefined ? Effect.die(defect) : makeSocket(dial(), options)
-    })
+    tcpStream.checkedSocket(options, false, () => undefined, () => unixStream.connect(input), (open) => makeSocket(open, options))
   )
 
 /**
