@@ -71,10 +71,10 @@ export interface BindOptions {
  * import { Effect } from "effect"
  * import { UnixListener } from "effect-netpoll"
  *
- * const program = Effect.gen(function*() {
- *   const listener = yield* UnixListener.bind("/tmp/app.sock")
- *   console.log(`listening on ${(yield* listener.localAddr).path}`)
- * })
+ * // A file at the path is never removed for us: say so instead.
+ * const listening = UnixListener.bind("/tmp/app.sock", { backlog: 64 }).pipe(
+ *   Effect.tapErrorTag("AddressInUse", () => Effect.logError("/tmp/app.sock exists: is another server running?"))
+ * )
  * ```
  * @since 0.5.0
  * @category constructors
