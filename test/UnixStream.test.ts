@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import * as BufReader from "../src/BufReader.js"
 import * as BufWriter from "../src/BufWriter.js"
 import * as Netpoll from "../src/Netpoll.js"
@@ -232,6 +233,19 @@ layer(Netpoll.layer)("UnixStream", (it) => {
       expect((yield* bound(server.readToEnd({ maxBytes: 1 << 26 }), "the whole stream")).length).toBe(written + 3)
     }))
 
+  it.effect("toStream, toSink and toDuplex take a UnixStream", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* unixPair()
+      yield* Stream.run(Stream.make(bytes("to "), bytes("sink")), UnixStream.toSink(client))
+      yield* client.shutdown("write")
+      const chunks = yield* Stream.runCollect(UnixStream.toStream(server, { chunkSize: 3 }))
+      expect(text(Buffer.concat(Array.from(chunks)))).toBe("to sink")
+      const duplex = yield* UnixStream.toDuplex(server)
+      const echoed = new Promise<string>((resolve) => client.readToString({ maxBytes: 64 }).pipe(Effect.runPromise).then(resolve))
+      duplex.end("via duplex")
+      expect(yield* bound(Effect.promise(() => echoed), "the duplex's bytes")).toBe("via duplex")
+    }))
+
   it.effect("BufReader and BufWriter take a UnixStream", () =>
     Effect.gen(function*() {
       const { client, server } = yield* unixPair()
@@ -340,6 +354,23 @@ layer(Netpoll.layer)("UnixListener", (it) => {
       const other = addon.unixSocket()
       expect(addon.unixBind(other, at)).toBe(0)
       yield* again.close
+      expect(fs.lstatSync(at).isSocket()).toBe(true)
+      addon.close(other)
+      fs.unlinkSync(at)
+    }))
+
+  it.effect("only the first close removes the file: the Scope's later close leaves a new socket at the path", () =>
+    Effect.gen(function*() {
+      const at = freshPath()
+      let other = -1
+      yield* Effect.scoped(Effect.gen(function*() {
+        const listener = yield* UnixListener.bind(at)
+        yield* listener.close
+        expect(fs.existsSync(at)).toBe(false)
+        // A new socket at the path, quite possibly on the inode number ours had.
+        other = addon.unixSocket()
+        expect(addon.unixBind(other, at)).toBe(0)
+      }))
       expect(fs.lstatSync(at).isSocket()).toBe(true)
       addon.close(other)
       fs.unlinkSync(at)

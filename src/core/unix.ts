@@ -94,21 +94,29 @@ export const pair = (poller: Poller): readonly [Pollable, Pollable] | Failure =>
   return [first, second]
 }
 
-/** Which file a listener created: its device and inode, as lstat(2) gives them. */
+/**
+ * Which file a listener created: its device and inode, as lstat(2) gives them,
+ * and its birth time where the filesystem records one (0n otherwise), which
+ * tells our file from a later one that was given the same inode number.
+ */
 export interface Identity {
   readonly dev: bigint
   readonly ino: bigint
+  readonly birth: bigint
 }
 
-/** The file at `path` now, or undefined when there is none (or it cannot be read). */
+/** The socket file at `path` now, or undefined when there is none (or it cannot be read). */
 const identify = (path: string): Identity | undefined => {
   try {
     const stat = fs.lstatSync(path, { bigint: true })
-    return stat.isSocket() ? { dev: stat.dev, ino: stat.ino } : undefined
+    return stat.isSocket() ? { dev: stat.dev, ino: stat.ino, birth: stat.birthtimeNs } : undefined
   } catch {
     return undefined
   }
 }
+
+const sameFile = (a: Identity, b: Identity): boolean =>
+  a.dev === b.dev && a.ino === b.ino && (a.birth === 0n || b.birth === 0n || a.birth === b.birth)
 
 /** A listening socket and, for a filesystem path, the socket file its bind created. */
 export interface Listening {
@@ -150,7 +158,7 @@ export const listen = (poller: Poller, path: string, backlog: number): Listening
 export const removeIfOurs = (path: string, identity: Identity | undefined): void => {
   if (identity === undefined) return
   const now = identify(path)
-  if (now === undefined || now.dev !== identity.dev || now.ino !== identity.ino) return
+  if (now === undefined || !sameFile(now, identity)) return
   try {
     fs.unlinkSync(path)
   } catch {

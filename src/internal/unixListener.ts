@@ -29,7 +29,8 @@ class UnixListenerImpl extends ListenerImpl<UnixStream.UnixStream, address.UnixA
   constructor(
     pollable: netpoll.Pollable,
     readonly path: string,
-    private readonly identity: unix.Identity | undefined
+    /** The socket file bind created, until the first close has dealt with it. */
+    private identity: unix.Identity | undefined
   ) {
     // Unix sockets have no TCP_NODELAY: nothing to set on accepted streams.
     super(pollable, unix.display(path), false, "UnixListener", unixStream.pathAddr)
@@ -47,9 +48,18 @@ class UnixListenerImpl extends ListenerImpl<UnixStream.UnixStream, address.UnixA
   }
 
   // The file goes first, as in Go: a new server may bind the path as soon as
-  // this returns. Only the file this listener's bind created is removed.
+  // this returns. Only the file this listener's bind created is removed, and
+  // only by the first close: a later one (the Scope's, after an explicit
+  // close) must not take a new server's file that reuses our inode number.
   override get close(): Effect.Effect<void> {
-    return Effect.andThen(Effect.sync(() => unix.removeIfOurs(this.path, this.identity)), super.close)
+    return Effect.andThen(
+      Effect.sync(() => {
+        const identity = this.identity
+        this.identity = undefined
+        unix.removeIfOurs(this.path, identity)
+      }),
+      super.close
+    )
   }
 }
 

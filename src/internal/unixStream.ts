@@ -68,7 +68,8 @@ export const parsePath = (input: unknown): Effect.Effect<string, NetError.Invali
       ? Effect.succeed(path as string)
       : Effect.fail(
         new NetError.InvalidAddress({
-          address: typeof path === "string" ? unix.display(path) : validate.show(input),
+          // Cut as TCP addresses are: a 1 MiB path makes no 1 MiB message.
+          address: typeof path === "string" ? validate.addressText(unix.display(path)) : validate.show(input),
           reason: mistake
         })
       )
