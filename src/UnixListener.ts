@@ -2,14 +2,14 @@
  * Listening Unix-domain stream sockets whose `accept` suspends the calling
  * fiber, and `serve`, which runs one fiber per connection, as TcpListener's do.
  *
+ * This module is the same on both lines; only the SocketServer types are each line's own.
+ *
  * @since 0.5.0
  */
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
-import type * as SocketServer from "effect/socket/SocketServer"
-import * as socketServer from "./internal/socketServer.js"
+import * as sockets from "./internal/sockets.js"
 import * as internal from "./internal/unixListener.js"
 import type * as NetError from "./NetError.js"
 import type * as Netpoll from "./Netpoll.js"
@@ -40,7 +40,7 @@ export interface UnixListener {
   /** Closes the socket and removes its file if it is still ours (see `bind`), before the Scope would; idempotent. */
   readonly close: Effect.Effect<void>
   /** The bound path. */
-  readonly localAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
+  readonly localAddr: Effect.Effect<UnixStream.Address, NetError.NetError>
   readonly fd: number
 }
 
@@ -68,9 +68,6 @@ export interface BindOptions {
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { UnixListener } from "effect-netpoll"
- *
  * // A file at the path is never removed for us: say so instead.
  * const listening = UnixListener.bind("/tmp/app.sock", { backlog: 64 }).pipe(
  *   Effect.tapErrorTag("AddressInUse", () => Effect.logError("/tmp/app.sock exists: is another server running?"))
@@ -91,9 +88,6 @@ export const bind: (
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { UnixListener } from "effect-netpoll"
- *
  * // Tells each local client who it is, as the kernel saw it connect.
  * const whoami = Effect.gen(function*() {
  *   const listener = yield* UnixListener.bind("/tmp/whoami.sock")
@@ -120,21 +114,17 @@ export const serve: <E, R>(
 export type SocketServerOptions = BindOptions & { readonly maxConnections?: number | undefined }
 
 /**
- * An `effect/socket` `SocketServer.SocketServer` listening on a Unix socket,
- * with `TcpListener.layerSocketServer`'s contract; its `address` is the bound
- * `NetAddress.UnixPathAddress`. The socket file is removed as `bind` says when
- * the layer's Scope closes.
+ * The line's `SocketServer.SocketServer` (`effect/socket` on Effect 4,
+ * `@effect/platform` on Effect 3) listening on a Unix socket, with
+ * `TcpListener.layerSocketServer`'s contract; its `address` is the bound
+ * `UnixStream.Address`. The socket file is removed as `bind` says when the
+ * layer's Scope closes. A bind failure fails the layer as the TCP layer's does
+ * on that line: a `SocketServerError` on Effect 4, the `NetError` on Effect 3.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { SocketServer } from "effect/socket"
- * import { Netpoll, UnixListener } from "effect-netpoll"
- *
- * const program = Effect.gen(function*() {
- *   const server = yield* SocketServer.SocketServer
- *   console.log(server.address) // UnixPathAddress { path: "/run/app.sock" }
- * }).pipe(Effect.provide(UnixListener.layerSocketServer("/run/app.sock")), Effect.provide(Netpoll.layer))
+ * // Any server written against SocketServer, e.g. an RPC protocol, on a Unix socket.
+ * const ServerLive = UnixListener.layerSocketServer("/run/app.sock", { maxConnections: 100 })
  * ```
  * @since 0.5.0
  * @category layers
@@ -142,5 +132,5 @@ export type SocketServerOptions = BindOptions & { readonly maxConnections?: numb
 export const layerSocketServer: (
   address: UnixStream.AddressInput,
   options?: SocketServerOptions
-) => Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll> =
-  socketServer.layerUnixSocketServer
+) => Layer.Layer<sockets.LineSocketServer, sockets.LineSocketServerError, Netpoll.Netpoll> =
+  sockets.layerUnixSocketServer

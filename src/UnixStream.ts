@@ -4,18 +4,20 @@
  * `std::os::unix::net::UnixStream`. Every call is TcpStream's, with the same
  * semantics; the addresses are paths, and `peerCred` tells who is on the other side.
  *
+ * This module is the same on both lines (`effect-netpoll/UnixStream`,
+ * `effect-netpoll/effect3/UnixStream`); only the address and Socket types are
+ * each line's own.
+ *
  * @since 0.5.0
  */
 import type { Duplex } from "node:stream"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
-import type * as Socket from "effect/socket/Socket"
 import type * as Stream from "effect/Stream"
 import type * as address from "./internal/address.js"
-import * as socket from "./internal/socket.js"
+import * as sockets from "./internal/sockets.js"
 import * as adapters from "./internal/tcpStreamAdapters.js"
 import * as internal from "./internal/unixStream.js"
 import type * as Io from "./Io.js"
@@ -34,6 +36,29 @@ export const TypeId: unique symbol = internal.TypeId
  * @category type ids
  */
 export type TypeId = typeof TypeId
+
+/**
+ * A Unix socket's address, as `localAddr` and `peerAddr` give it: on Effect 4
+ * `effect/net`'s `NetAddress.UnixPathAddress`, on Effect 3 `@effect/platform`'s
+ * `SocketServer.UnixAddress` (`{ _tag: "UnixAddress", path }`). Its `path` is
+ * `""` for an unnamed socket, and starts with a NUL for an abstract name.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type Address = address.UnixAddress
+
+/**
+ * What `connect` and `UnixListener.bind` take: a path (`"/run/app.sock"`,
+ * relative paths too), an abstract name on Linux (a leading NUL, `"\0app"`,
+ * as in Node), or the line's address record (an `Address`; on Effect 3 any
+ * `{ _tag: "UnixAddress", path }`). At most 107 bytes of UTF-8 besides an
+ * abstract name's NUL, with no other NUL: anything else is an `InvalidAddress`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type AddressInput = address.UnixInput
 
 /**
  * The credentials of the process on the other side of a connection, as they
@@ -64,9 +89,9 @@ export interface UnixStream extends Io.Reader, Io.Writer {
   /** The peer process's pid, uid and gid when it connected (SO_PEERCRED), to authorize local clients. */
   readonly peerCred: Effect.Effect<Credentials, NetError.NetError>
   /** The listener's path, seen from a client; usually `""` (unnamed), seen from a server. */
-  readonly peerAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
+  readonly peerAddr: Effect.Effect<Address, NetError.NetError>
   /** This end's path: the listener's for an accepted stream, `""` for a client. */
-  readonly localAddr: Effect.Effect<NetAddress.UnixPathAddress, NetError.NetError>
+  readonly localAddr: Effect.Effect<Address, NetError.NetError>
   readonly fd: number
   /** As `TcpStream.tryClone`: dup(2) into the caller's Scope; the peer sees end of stream once every handle closed. */
   readonly tryClone: Effect.Effect<UnixStream, NetError.NetError, Scope.Scope>
@@ -77,35 +102,19 @@ export interface UnixStream extends Io.Reader, Io.Writer {
 }
 
 /**
- * A Unix socket address: a path (`"/run/app.sock"`, relative paths too), an
- * abstract name on Linux (a leading NUL: `"\0app"`), or an `effect/net`
- * `NetAddress.UnixPathAddress`. At most 107 bytes of UTF-8 (besides an
- * abstract name's NUL), with no other NUL; anything else is an `InvalidAddress`.
- *
- * @since 0.5.0
- * @category models
- */
-export type AddressInput = address.UnixInput
-
-/**
- * Connects to the listener at `path`. The stream closes with the Scope. A Unix
- * connect completes at once or fails: `SystemError` `ENOENT` when no socket is
- * at the path, `ConnectionRefused` when nobody listens on it, `SystemError`
- * `EAGAIN` when the listener's backlog is full.
+ * Connects to the listener at `address`. The stream closes with the Scope. A
+ * Unix connect completes at once or fails: `SystemError` `ENOENT` when no
+ * socket is at the path, `ConnectionRefused` when nobody listens on it,
+ * `SystemError` `EAGAIN` when the listener's backlog is full.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { Netpoll, UnixStream } from "effect-netpoll"
- *
  * const ping = Effect.scoped(Effect.gen(function*() {
  *   const stream = yield* UnixStream.connect("/run/app.sock")
  *   yield* stream.writeAll(new TextEncoder().encode("ping\n"))
  *   const reply = new Uint8Array(5)
  *   yield* stream.readExact(reply)
  * }))
- *
- * Effect.runPromise(Effect.provide(ping, Netpoll.layer))
  * ```
  * @since 0.5.0
  * @category constructors
@@ -116,19 +125,15 @@ export const connect: (
 
 /**
  * Two streams connected to each other (socketpair(2)), both in the Scope: a
- * byte pipe in both directions, e.g. between fibers or to hand one end's fd
- * to a child process.
+ * byte pipe in both directions, between fibers or to hand one end's fd to a
+ * child process.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { UnixStream } from "effect-netpoll"
- *
  * const program = Effect.gen(function*() {
  *   const [left, right] = yield* UnixStream.pair
  *   yield* left.writeAll(new TextEncoder().encode("hi"))
- *   const buf = new Uint8Array(2)
- *   yield* right.readExact(buf)
+ *   yield* right.readExact(new Uint8Array(2))
  * })
  * ```
  * @since 0.5.0
@@ -168,8 +173,9 @@ export const toDuplex: (
 ) => Effect.Effect<Duplex, never, Scope.Scope> = adapters.toDuplex
 
 /**
- * An `effect/socket` `Socket.Socket` that dials with `open` on every `reader`
- * acquisition: see `TcpStream.makeSocket`, whose contract it keeps.
+ * The line's `Socket.Socket` (`effect/socket` on Effect 4, `@effect/platform`
+ * on Effect 3) over connections that `open` dials: see `TcpStream.makeSocket`,
+ * whose contract it keeps.
  *
  * @since 0.5.0
  * @category adapters
@@ -177,23 +183,16 @@ export const toDuplex: (
 export const makeSocket: <R>(
   open: Effect.Effect<UnixStream, NetError.NetError, R>,
   options?: TcpStream.SocketOptions
-) => Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> = socket.makeSocket
+) => Effect.Effect<sockets.LineSocket, never, Exclude<R, Scope.Scope>> = sockets.makeSocket
 
 /**
- * A `Socket.Socket` layer that connects to the Unix socket at `address` on
- * every reader acquisition, as `TcpStream.layerSocket` does over TCP.
+ * A `Socket.Socket` layer that dials the Unix socket at `address` for each
+ * connection it makes, as `TcpStream.layerSocket` does over TCP.
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
- * import { RpcClient, RpcSerialization } from "effect/rpc"
- * import { Netpoll, UnixStream } from "effect-netpoll"
- *
- * const Protocol = RpcClient.layerProtocolSocket().pipe(
- *   Layer.provide(UnixStream.layerSocket("/run/app.sock")),
- *   Layer.provide(RpcSerialization.layerNdjson),
- *   Layer.provide(Netpoll.layer)
- * )
+ * // Any client written against Socket.Socket, e.g. an RPC protocol, over a Unix socket.
+ * const SocketLive = UnixStream.layerSocket("/run/app.sock", { openTimeout: "5 seconds" })
  * ```
  * @since 0.5.0
  * @category layers
@@ -201,4 +200,4 @@ export const makeSocket: <R>(
 export const layerSocket: (
   address: AddressInput,
   options?: TcpStream.SocketOptions
-) => Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> = socket.layerUnixSocket
+) => Layer.Layer<sockets.LineSocket, never, Netpoll.Netpoll> = sockets.layerUnixSocket
