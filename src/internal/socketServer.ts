@@ -2,7 +2,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
-import type * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
@@ -13,47 +12,25 @@ import * as tcpListener from "./tcpListener.js"
 import type * as UnixListener from "../UnixListener.js"
 import { validate } from "./core.js"
 import * as unixListener from "./unixListener.js"
-import type { AnyStream } from "./tcpStream.js"
 
-/** A bound listener, TCP or Unix, as a SocketServer needs it: its address and its `serve`. */
-export interface Bound {
-  readonly address: NetAddress.SocketAddress
-  readonly serve: <E, R>(
-    handler: (stream: AnyStream) => Effect.Effect<void, E, R>,
-    options: { readonly maxConnections?: number | undefined }
-  ) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>>
-}
+/** The bound listener of a SocketServer on this line: its address is an effect/net SocketAddress. */
+type Bound = tcpListener.Bound<NetAddress.SocketAddress>
 
-/**
- * A SocketServer over what `bind` binds; `defect` is the check of `options`,
- * run before any fd exists (and before `options` is read).
- */
+/** A SocketServer over what `bind` binds (see `tcpListener.socketServerOf`). */
 export const fromBound = (
   defect: Error | undefined,
   bind: Effect.Effect<Bound, NetError.NetError, Netpoll.Netpoll | Scope.Scope>,
   options: { readonly maxConnections?: number | undefined } | undefined
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Netpoll.Netpoll | Scope.Scope> =>
-  Effect.gen(function*() {
-    if (defect !== undefined) return yield* Effect.die(defect)
-    const bound = yield* bind
-    const serveOptions = { maxConnections: options?.maxConnections }
-    const run = <R, E, _>(
-      handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>
-    ): Effect.Effect<never, SocketServer.SocketServerError, R> =>
-      bound.serve(
-        (stream) =>
-          socket.fromAccepted(stream).pipe(
-            Effect.flatMap(handler),
-            Effect.ignoreCause({ log: "Unhandled", message: "Unhandled error in SocketServer" })
-          ),
-        serveOptions
-      ).pipe(
-        Effect.mapError((cause) =>
-          new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerUnknownError({ cause }) })
-        )
-      )
-    return SocketServer.SocketServer.of({ address: bound.address, run })
-  }).pipe(
+  tcpListener.socketServerOf(
+    defect,
+    bind,
+    options,
+    socket.fromAccepted,
+    Effect.ignoreCause({ log: "Unhandled", message: "Unhandled error in SocketServer" }),
+    (cause) => new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerUnknownError({ cause }) })
+  ).pipe(
+    Effect.map(SocketServer.SocketServer.of),
     Effect.mapError((cause) =>
       new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause }) })
     )

@@ -350,3 +350,41 @@ export const serveListener = <S, E, R>(
       return Effect.ensuring(server.loop, server.shutdown)
     })
   })
+
+/** A bound listener, TCP or Unix, as a SocketServer needs it: its address (the line's) and its `serve`. */
+export interface Bound<A> {
+  readonly address: A
+  readonly serve: <E, R>(
+    handler: (stream: tcpStream.AnyStream) => Effect.Effect<void, E, R>,
+    options: { readonly maxConnections?: number | undefined }
+  ) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>>
+}
+
+/**
+ * A SocketServer's address and `run` over what `bind` binds, the same on both
+ * lines: each connection is `fromAccepted`'s Socket, a handler's failure goes
+ * to `unhandled` (each line logs it as its NodeSocketServer does), and a
+ * failure of `serve` is mapped by `runError`. `defect` is the check of
+ * `options`, run before any fd exists (and before `options` is read).
+ */
+export const socketServerOf = <A, Sock, RunError>(
+  defect: Error | undefined,
+  bind: Effect.Effect<Bound<A>, NetError.NetError, Netpoll | Scope.Scope>,
+  options: { readonly maxConnections?: number | undefined } | undefined,
+  fromAccepted: (stream: tcpStream.AnyStream) => Effect.Effect<Sock>,
+  unhandled: <R>(effect: Effect.Effect<unknown, unknown, R>) => Effect.Effect<void, never, R>,
+  runError: (cause: NetError.NetError) => RunError
+) =>
+  Effect.suspend(() =>
+    defect !== undefined ? Effect.die(defect) : Effect.map(bind, (bound) => {
+      const serveOptions = { maxConnections: options?.maxConnections }
+      return {
+        address: bound.address,
+        run: <R, E, _>(handler: (socket: Sock) => Effect.Effect<_, E, R>): Effect.Effect<never, RunError, R> =>
+          Effect.mapError(
+            bound.serve((stream) => unhandled(Effect.flatMap(fromAccepted(stream), handler)), serveOptions),
+            runError
+          )
+      }
+    })
+  )

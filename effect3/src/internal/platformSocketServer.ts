@@ -1,4 +1,3 @@
-import type * as Socket from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -15,7 +14,6 @@ import type * as UnixListener from "../UnixListener.js"
 import type * as address from "./address.js"
 import { validate } from "./core.js"
 import * as unixListener from "./unixListener.js"
-import type { AnyStream } from "./tcpStream.js"
 
 /** Logged at the fiber's unhandled-error level, so code that silences NodeSocketServer silences this too. */
 const reportUnhandledError = <E>(cause: Cause.Cause<E>) =>
@@ -24,41 +22,26 @@ const reportUnhandledError = <E>(cause: Cause.Cause<E>) =>
     return level._tag === "Some" ? Effect.logWithLevel(level.value, cause, "Unhandled error in SocketServer") : Effect.void
   })
 
-/** A bound listener, TCP or Unix, as a SocketServer needs it: its address and its `serve`. */
-export interface Bound {
-  readonly address: SocketServer.Address
-  readonly serve: <E, R>(
-    handler: (stream: AnyStream) => Effect.Effect<void, E, R>,
-    options: { readonly maxConnections?: number | undefined }
-  ) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>>
-}
+/** The bound listener of a SocketServer on this line: its address is @effect/platform's. */
+type Bound = tcpListener.Bound<SocketServer.Address>
 
-/**
- * A SocketServer over what `bind` binds; `defect` is the check of `options`,
- * run before any fd exists (and before `options` is read).
- */
+/** A SocketServer over what `bind` binds (see `tcpListener.socketServerOf`). */
 export const fromBound = (
   defect: Error | undefined,
   bind: Effect.Effect<Bound, NetError.NetError, Netpoll.Netpoll | Scope.Scope>,
   options: { readonly maxConnections?: number | undefined } | undefined
 ): Effect.Effect<SocketServer.SocketServer["Type"], NetError.NetError, Netpoll.Netpoll | Scope.Scope> =>
-  Effect.gen(function*() {
-    if (defect !== undefined) return yield* Effect.die(defect)
-    const bound = yield* bind
-    const serveOptions = { maxConnections: options?.maxConnections }
-    const run = <R, E, _>(
-      handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>
-    ): Effect.Effect<never, SocketServer.SocketServerError, R> =>
-      bound.serve(
-        (stream) =>
-          platformSocket.fromAccepted(stream).pipe(
-            Effect.flatMap(handler),
-            Effect.catchAllCause(reportUnhandledError)
-          ),
-        serveOptions
-      ).pipe(Effect.mapError((cause) => new SocketServer.SocketServerError({ reason: "Unknown", cause })))
-    return SocketServer.SocketServer.of({ address: bound.address, run })
-  })
+  Effect.map(
+    tcpListener.socketServerOf(
+      defect,
+      bind,
+      options,
+      platformSocket.fromAccepted,
+      (effect) => Effect.asVoid(Effect.catchAllCause(effect, reportUnhandledError)),
+      (cause) => new SocketServer.SocketServerError({ reason: "Unknown", cause })
+    ),
+    SocketServer.SocketServer.of
+  )
 
 export const makeSocketServer = (
   address: SocketAddr.Input,
