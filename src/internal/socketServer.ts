@@ -10,7 +10,6 @@ import type * as address from "./address.js"
 import * as socket from "./socket.js"
 import * as tcpListener from "./tcpListener.js"
 import type * as UnixListener from "../UnixListener.js"
-import { validate } from "./core.js"
 import * as unixListener from "./unixListener.js"
 
 /** The bound listener of a SocketServer on this line: its address is an effect/net SocketAddress. */
@@ -63,13 +62,4 @@ export const layerUnixSocketServer = (
   input: address.UnixInput,
   options?: UnixListener.SocketServerOptions
 ): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll> =>
-  Layer.effect(
-    SocketServer.SocketServer,
-    Effect.suspend(() =>
-      fromBound(
-        tcpListener.socketServerDefect(options, validate.unixBindOptions),
-        unixListener.bound(input, options),
-        options
-      )
-    )
-  )
+  Layer.effect(SocketServer.SocketServer, Effect.suspend(() => fromBound(...unixListener.socketServerArgs(input, options))))

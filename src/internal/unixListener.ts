@@ -15,7 +15,7 @@ import { listener as listenerCore, unix, validate } from "./core.js"
 import * as errors from "./errors.js"
 import * as netpoll from "./netpoll.js"
 import * as spans from "./spans.js"
-import { ListenerImpl, listenWith, serveListener } from "./tcpListener.js"
+import { ListenerImpl, listenWith, serveListener, socketServerDefect } from "./tcpListener.js"
 import { badInput } from "./tcpStream.js"
 import * as unixStream from "./unixStream.js"
 
@@ -84,13 +84,20 @@ export const serve = <E, R>(
 ): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
   serveListener(UnixListenerImpl, "UnixListener", "UnixStream", listener, handler, options)
 
-/** A bound Unix listener as the lines' SocketServer layers take it: its address and its `serve`. */
-export const bound = (input: address.UnixInput, options: UnixListener.BindOptions | undefined) =>
-  Effect.flatMap(bind(input, options), (listener) =>
-    Effect.map(listener.localAddr, (local) => ({
-      address: local,
-      serve: <E, R>(
-        handler: (stream: UnixStream.UnixStream) => Effect.Effect<void, E, R>,
-        serveOptions: { readonly maxConnections?: number | undefined }
-      ) => serve(listener, handler, serveOptions)
-    })))
+/**
+ * What each line's `layerSocketServer` builds its SocketServer from
+ * (`tcpListener.socketServerOf`): the options' defect, the bound listener, the options.
+ */
+export const socketServerArgs = (input: address.UnixInput, options: UnixListener.SocketServerOptions | undefined) =>
+  [
+    socketServerDefect(options, validate.unixBindOptions),
+    Effect.flatMap(bind(input, options), (listener) =>
+      Effect.map(listener.localAddr, (local) => ({
+        address: local,
+        serve: <E, R>(
+          handler: (stream: UnixStream.UnixStream) => Effect.Effect<void, E, R>,
+          serveOptions: { readonly maxConnections?: number | undefined }
+        ) => serve(listener, handler, serveOptions)
+      }))),
+    options
+  ] as const

@@ -12,7 +12,6 @@ import * as platformSocket from "./platformSocket.js"
 import * as tcpListener from "./tcpListener.js"
 import type * as UnixListener from "../UnixListener.js"
 import type * as address from "./address.js"
-import { validate } from "./core.js"
 import * as unixListener from "./unixListener.js"
 
 /** Logged at the fiber's unhandled-error level, so code that silences NodeSocketServer silences this too. */
@@ -70,13 +69,4 @@ export const layerUnixSocketServer = (
   input: address.UnixInput,
   options?: UnixListener.SocketServerOptions
 ): Layer.Layer<SocketServer.SocketServer, NetError.NetError, Netpoll.Netpoll> =>
-  Layer.scoped(
-    SocketServer.SocketServer,
-    Effect.suspend(() =>
-      fromBound(
-        tcpListener.socketServerDefect(options, validate.unixBindOptions),
-        unixListener.bound(input, options),
-        options
-      )
-    )
-  )
+  Layer.scoped(SocketServer.SocketServer, Effect.suspend(() => fromBound(...unixListener.socketServerArgs(input, options))))
