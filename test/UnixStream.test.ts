@@ -42,6 +42,7 @@ import {
   text
 } from "./utils/peers.js"
 import { layer } from "./utils/runners.js"
+import { named, recordingTracer } from "./utils/tracer.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpoll-unix-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -445,6 +446,24 @@ layer(Netpoll.layer)("UnixListener", (it) => {
       const socket = Context.get(yield* Layer.build(UnixStream.layerSocket(at)), socketTag)
       expect(yield* bound(socketRoundTrip(socket, "over the layers"), "the round trip")).toBe("over the layers")
       expect(yield* bound(socketRoundTrip(socket, "again"), "a second dial")).toBe("again")
+    }))
+
+  it.effect("connect and accept spans name the transport unix and the path as the server's address", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      const name = freshAbstract()
+      const listener = yield* UnixListener.bind(name)
+      yield* bound(
+        Effect.all([UnixStream.connect(name), listener.accept], { concurrency: 2 }).pipe(Effect.withTracer(tracer)),
+        "connect and accept"
+      )
+      const expected = { "network.transport": "unix", "server.address": `@${name.slice(1)}` }
+      const [connect, ...moreConnects] = named(spans, "effect-netpoll.connect")
+      const [accept, ...moreAccepts] = named(spans, "effect-netpoll.accept")
+      expect([moreConnects.length, moreAccepts.length]).toEqual([0, 0])
+      expect([connect!.kind, Object.fromEntries(connect!.attributes)]).toEqual(["client", expected])
+      expect([accept!.kind, Object.fromEntries(accept!.attributes)]).toEqual(["server", expected])
+      expect(connect!.exit !== undefined && Exit.isSuccess(connect!.exit)).toBe(true)
     }))
 
   it.effect("fds and Netpoll.size come back to where they started", () =>

@@ -79,8 +79,9 @@ export const connect = (
   input: address.UnixInput
 ): Effect.Effect<UnixStream.UnixStream, NetError.NetError, Netpoll | Scope.Scope> =>
   Effect.flatMap(parsePath(input), (path) =>
+    // The path as errors show it: an abstract name's NUL as "@", which a trace backend can store.
     spans.unixConnectSpan(
-      path,
+      unix.display(path),
       Effect.flatMap(Netpoll, (service) =>
         Effect.flatMap(Effect.scope, (scope) =>
           connectWith(scope, {
