@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 
-export { BufReader, BufWriter, Netpoll, TcpListener, TcpStream } from "effect-netpoll"
+export { BufReader, BufWriter, Netpoll, TcpListener, TcpStream, UnixListener, UnixStream } from "effect-netpoll"
 
 /** What `loadedBy` checks this line loads. */
 export const netpollSpecifier = "effect-netpoll"

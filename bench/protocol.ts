@@ -5,10 +5,11 @@
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as net from "node:net"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const scenarios = ["pingpong", "bulk", "many", "idle", "accept", "pipeline"] as const
+export const scenarios = ["pingpong", "bulk", "many", "idle", "accept", "pipeline", "unix-pingpong"] as const
 export type Scenario = (typeof scenarios)[number]
 
 /**
@@ -60,6 +61,23 @@ export const variants: Partial<Record<Scenario, Partial<Record<ImplementationNam
     "effect-netpoll/effect3": ["writeAllVectored", "BufWriter", "writeAll"]
   }
 }
+
+/**
+ * `unix-pingpong` is pingpong over a Unix-domain socket path: measured for `net` and
+ * effect-netpoll's `UnixStream`/`UnixListener` only.
+ */
+const unixImplementations: ReadonlyArray<ImplementationName> = ["net", "effect-netpoll", "effect-netpoll/effect3"]
+
+/** Whether `implementation` has a row in `scenario`. */
+export const supports = (scenario: Scenario, implementation: ImplementationName): boolean =>
+  scenario !== "unix-pingpong" || unixImplementations.includes(implementation)
+
+/**
+ * The socket path of `unix-pingpong`: one at a time, since measurements run one after another.
+ * The runner names it in the environment its workers inherit; the server removes it when done.
+ */
+export const unixPath = (): string =>
+  process.env["NETPOLL_BENCH_UNIX_PATH"] ?? path.join(os.tmpdir(), "effect-netpoll-bench.sock")
 
 /** The variants of `implementation` in `scenario`: `[undefined]` for one plain row. */
 export const variantsOf = (scenario: Scenario, implementation: ImplementationName): ReadonlyArray<string | undefined> =>
@@ -151,6 +169,7 @@ export const MESSAGE_BYTES = 64
 export const expectedConnections = (scenario: Scenario, params: Params): number => {
   switch (scenario) {
     case "pingpong":
+    case "unix-pingpong":
     case "bulk":
     case "pipeline":
       return 1
@@ -167,6 +186,7 @@ export const expectedConnections = (scenario: Scenario, params: Params): number 
 export const operations = (scenario: Scenario, params: Params): number => {
   switch (scenario) {
     case "pingpong":
+    case "unix-pingpong":
       return params.roundTrips
     case "bulk":
       return params.bulkBytes

@@ -3,7 +3,7 @@
  * spreads, ratios and CPU costs.
  */
 import type { ClientReport, ImplementationName, Params, Scenario, ServerReport } from "./protocol.js"
-import { nodeSocketOf, operations, variantsOf } from "./protocol.js"
+import { nodeSocketOf, operations, supports, variantsOf } from "./protocol.js"
 
 export type Sample =
   & {
@@ -38,6 +38,7 @@ export const metric = (scenario: Scenario, params: Params): Metric => {
   const ops = operations(scenario, params)
   switch (scenario) {
     case "pingpong":
+    case "unix-pingpong":
     case "many":
       return { unit: "round trips/s", value: (s) => ops / seconds(s), cpuUnit: "µs/round trip", cpu: (c) => cpuMicros(c) / ops }
     case "bulk":
@@ -86,9 +87,8 @@ export const table = (
     readonly implementation: ImplementationName
     readonly variant: string | undefined
   }
-  const rows: ReadonlyArray<Row> = implementations.flatMap((implementation) =>
-    variantsOf(scenario, implementation).map((variant) => ({ implementation, variant }))
-  )
+  const rows: ReadonlyArray<Row> = implementations.filter((implementation) => supports(scenario, implementation))
+    .flatMap((implementation) => variantsOf(scenario, implementation).map((variant) => ({ implementation, variant })))
   const isRow = (row: Row) => (s: Sample) => s.implementation === row.implementation && s.variant === row.variant
   const okSamples = (row: Row) => samples.filter((s): s is Measured => isRow(row)(s) && s.ok)
   const medianOf = (row: Row) => {

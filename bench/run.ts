@@ -15,7 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { ClientReport, ImplementationName, Loaded, Params, Scenario, ServerReport } from "./protocol.js"
-import { expectedConnections, implementations, operations, scenarios, variantsOf } from "./protocol.js"
+import { expectedConnections, implementations, operations, scenarios, supports, variantsOf } from "./protocol.js"
 import { fmt, metric, type Sample, table } from "./report.js"
 import { Pool, withTimeout } from "./workers.js"
 
@@ -59,6 +59,8 @@ const parseList = <A extends string>(flag: string, all: ReadonlyArray<A>): Reado
 const isQuick = process.argv.includes("--quick") || (process.env["BENCH_QUICK"] ?? "") === "1"
 const params = isQuick ? quick : full
 const selectedScenarios = parseList("--only", scenarios)
+// unix-pingpong's socket path (protocol.ts `unixPath`), inherited by every worker.
+process.env["NETPOLL_BENCH_UNIX_PATH"] ??= path.join(os.tmpdir(), `effect-netpoll-bench-${process.pid}.sock`)
 
 /**
  * The go implementation needs bench/go/bin/netbench: bench/setup-go.sh installs Go when it is
@@ -205,6 +207,7 @@ try {
   for (const scenario of selectedScenarios) {
     for (let repetition = 1; repetition <= repetitions; repetition++) {
       for (const implementation of selectedImplementations) {
+        if (!supports(scenario, implementation)) continue
         for (const variant of variantsOf(scenario, implementation)) {
           const sample = await measure(scenario, implementation, variant, repetition)
           samples.push(sample)
@@ -243,6 +246,8 @@ const results = {
     go: "Go (bench/go/main.go): net.Dial client <-> net.Listen server, a goroutine per connection; " +
       "CPU from the Go processes' getrusage",
     idleClient: "one process of plain net sockets for every server",
+    unixPingpong: "pingpong over a Unix socket path: net.connect(path) <-> net.createServer().listen(path), " +
+      "effect-netpoll UnixStream.connect <-> UnixListener.serve",
     pipelineVariants: "net cork/nocork: cork()+writes+uncork() or writes alone; effect-netpoll " +
       "writeAllVectored/BufWriter/writeAll: one writeAllVectored per batch, BufWriter.writeAll per command " +
       "and one flush, one writeAll per command"

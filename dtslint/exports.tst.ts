@@ -9,6 +9,8 @@ import * as NetError from "effect-netpoll/NetError"
 import * as Netpoll from "effect-netpoll/Netpoll"
 import * as TcpListener from "effect-netpoll/TcpListener"
 import * as TcpStream from "effect-netpoll/TcpStream"
+import * as UnixListener from "effect-netpoll/UnixListener"
+import * as UnixStream from "effect-netpoll/UnixStream"
 import { describe, expect, it } from "tstyche"
 
 // These imports go through package.json "exports", which point at dist/*.d.ts:
@@ -23,8 +25,10 @@ describe("package exports", () => {
     expect(Package.Netpoll).type.toBe(Netpoll)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
+    expect(Package.UnixListener).type.toBe(UnixListener)
+    expect(Package.UnixStream).type.toBe(UnixStream)
     expect<keyof typeof Package>().type.toBe<
-      "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream"
+      "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream" | "UnixListener" | "UnixStream"
     >()
   })
 
@@ -40,6 +44,15 @@ describe("package exports", () => {
     expect(listener.accept).type.toBe<Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope>>()
     expect(TcpStream.layerSocket("127.0.0.1:1")).type.toBe<Layer.Layer<Socket.Socket, never, Netpoll.Netpoll>>()
     expect(TcpListener.layerSocketServer("127.0.0.1:0")).type.toBe<
+      Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll>
+    >()
+    expect(UnixStream.connect("/tmp/a.sock")).type.toBe<
+      Effect.Effect<UnixStream.UnixStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+    expect(UnixListener.bind("/tmp/a.sock")).type.toBe<
+      Effect.Effect<UnixListener.UnixListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+    expect(UnixListener.layerSocketServer("/tmp/a.sock")).type.toBe<
       Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll>
     >()
     expect<NetError.NetError["_tag"]>().type.toBe<

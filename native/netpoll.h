@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <node_api.h>
+#include <sys/socket.h>
 
 /* Readiness bits delivered in poll batches (READABLE / WRITABLE / HANGUP in
  * native.ts). HANGUP: the peer shut down, an error is pending, or urgent data
@@ -35,6 +36,7 @@
 /* Exports registration, one per file. Return false with an exception pending. */
 bool np_sockets_init(napi_env env, napi_value exports);
 bool np_poller_init(napi_env env, napi_value exports);
+bool np_unix_init(napi_env env, napi_value exports);
 
 /* Argument helpers (module.c). Each returns false with a JS exception pending. */
 bool np_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv);
@@ -53,6 +55,26 @@ napi_value np_num(napi_env env, int64_t v);
 
 /* fd arguments: negative (or beyond int) fds map to -EBADF, never to a syscall. */
 static inline bool np_fd_ok(int64_t fd) { return fd >= 0 && fd <= INT32_MAX; }
+
+/* Reads argv[i] as an fd named `name`; a negative one makes the function return -EBADF. */
+#define NP_FD_ARG(i, name)                                                     \
+  int64_t name##_;                                                             \
+  if (!np_int(env, argv[i], "fd", &name##_)) return NULL;                      \
+  if (!np_fd_ok(name##_)) return np_num(env, -EBADF);                          \
+  int name = (int)name##_
+
+/* The flags that make socket(2), socketpair(2) and accept4(2) return a
+ * nonblocking, close-on-exec fd, where the system has them (0 elsewhere). */
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC) && (defined(__linux__) || defined(__FreeBSD__))
+#define NP_SOCK_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
+#else
+#define NP_SOCK_FLAGS 0
+#endif
+
+/* Makes a new fd nonblocking and close-on-exec (and SIGPIPE-free where
+ * SO_NOSIGPIPE exists) when NP_SOCK_FLAGS could not; on failure closes it
+ * (nobody else has it yet). Returns fd or -errno (sockets.c). */
+int np_own_fd(int fd);
 
 /* Evaluates a napi_* call; on failure throws (if nothing is pending) and returns NULL. */
 #define NP_CALL(env, call)                                                     \

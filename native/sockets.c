@@ -35,18 +35,10 @@
 #define MSG_NOSIGNAL 0 /* elsewhere: SO_NOSIGPIPE is set at socket creation */
 #endif
 
-/* Reads argument i as an fd; a negative one makes the function return -EBADF. */
-#define FD_ARG(i, name)                                                        \
-  int64_t name##_;                                                             \
-  if (!np_int(env, argv[i], "fd", &name##_)) return NULL;                      \
-  if (!np_fd_ok(name##_)) return np_num(env, -EBADF);                          \
-  int name = (int)name##_
+#define FD_ARG NP_FD_ARG
 
-#if !defined(SOCK_NONBLOCK) || !defined(SOCK_CLOEXEC) || \
-    !(defined(__linux__) || defined(__FreeBSD__))
-/* Makes a new fd nonblocking and close-on-exec; on failure closes it (nobody
- * else has it yet). Returns fd or -errno. */
-static int own_fd(int fd) {
+int np_own_fd(int fd) {
+#if NP_SOCK_FLAGS == 0
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
     int err = -errno;
@@ -57,9 +49,9 @@ static int own_fd(int fd) {
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
+#endif
   return fd;
 }
-#endif
 
 /* Builds a sockaddr from (family, ip, port); 0 or -errno. */
 static int make_addr(int64_t family, const char* ip, int64_t port,
@@ -180,7 +172,7 @@ static napi_value js_socket(napi_env env, napi_callback_info info) {
 #else
   int fd = socket(af, SOCK_STREAM, 0);
   if (fd < 0) return np_num(env, -errno);
-  fd = own_fd(fd);
+  fd = np_own_fd(fd);
 #endif
   return np_num(env, fd);
 }
@@ -232,7 +224,7 @@ static napi_value js_accept(napi_env env, napi_callback_info info) {
   do c = accept(fd, NULL, NULL);
   while (c < 0 && errno == EINTR);
   if (c < 0) return np_num(env, -errno);
-  c = own_fd(c);
+  c = np_own_fd(c);
 #endif
   return np_num(env, c);
 }

@@ -285,11 +285,11 @@ describe("package", () => {
         ["README.md", "binding.gyp", "package.json", prebuild, ...nativeSources].map((file) => `package/${file}`)
           .sort()
       )
-      for (const module of ["index", "Netpoll", "TcpStream", "TcpListener", "NetError"]) {
+      for (const module of ["index", "Netpoll", "TcpStream", "TcpListener", "UnixStream", "UnixListener", "NetError"]) {
         expect(entries).toContain(`package/dist/${module}.js`)
         expect(entries).toContain(`package/dist/${module}.d.ts`)
       }
-      for (const module of ["index", "Netpoll", "TcpStream", "TcpListener", "SocketAddr", "NetError"]) {
+      for (const module of ["index", "Netpoll", "TcpStream", "TcpListener", "UnixStream", "UnixListener", "SocketAddr", "NetError"]) {
         expect(entries).toContain(`package/effect3/dist/${module}.js`)
         expect(entries).toContain(`package/effect3/dist/${module}.d.ts`)
       }

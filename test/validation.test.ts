@@ -16,6 +16,8 @@ import * as NetError from "../src/NetError.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import * as UnixListener from "../src/UnixListener.js"
+import * as UnixStream from "../src/UnixStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
 import { defects, dialSocket, failures, fork, root } from "./utils/line.js"
 import { bytes, eventually, pair, text } from "./utils/peers.js"
@@ -220,7 +222,7 @@ layer(Netpoll.layer)("bad arguments to the adapters", (it) => {
         ]
         expect(messages.map((message) => message.split(":")[0])).toEqual(["toDuplex", "toStream", "toSink"])
         for (const message of messages) {
-          expect(message).toContain("stream must be a TcpStream (from TcpStream.connect or TcpListener accept), got ")
+          expect(message).toContain("stream must be a TcpStream or UnixStream (from connect, a listener's accept or UnixStream.pair), got ")
           if (shown !== undefined) expect(message.endsWith(`got ${shown}`)).toBe(true)
         }
       }
@@ -241,7 +243,7 @@ layer(Netpoll.layer)("bad arguments to the adapters", (it) => {
       )
       const open = TcpStream.connect("127.0.0.1:1")
       expect(yield* defectMessage(TcpStream.makeSocket(null as never))).toBe(
-        "makeSocket: open must be an Effect that opens a TcpStream, got null"
+        "makeSocket: open must be an Effect that opens a TcpStream or UnixStream, got null"
       )
       expect(yield* defectMessage(TcpStream.makeSocket(open, { openTimeout: "soon" } as never))).toBe(
         "makeSocket: openTimeout must be a duration (milliseconds as a number, a string such as \"5 seconds\", or a Duration), got \"soon\""
@@ -253,7 +255,7 @@ layer(Netpoll.layer)("bad arguments to the adapters", (it) => {
       for (const [opened, shown] of [[1, "1"], [undefined, "undefined"], [{ read: 1 }, "{ read: 1 }"]] as const) {
         const socket = yield* TcpStream.makeSocket(Effect.succeed(opened) as never)
         expect(yield* defectMessage(dialSocket(socket))).toBe(
-          `makeSocket: open must yield a TcpStream (from TcpStream.connect or TcpListener accept), got ${shown}`
+          `makeSocket: open must yield a TcpStream or UnixStream (from connect or a listener's accept), got ${shown}`
         )
       }
     }))
@@ -301,11 +303,17 @@ interface Fixture {
   readonly listener: TcpListener.TcpListener
   /** The listener's address, "127.0.0.1:<port>". */
   readonly address: string
+  /** The same for a Unix socket: a fresh handle on a connected UnixStream, its listener and path. */
+  readonly unixStream: UnixStream.UnixStream
+  readonly unixListener: UnixListener.UnixListener
+  readonly unixPath: string
 }
 
 interface PublicFunction {
   /** How the defect messages name the function. */
   readonly name: string
+  /** How problems name it, when `name` is ambiguous (UnixStream.connect); `name` otherwise. */
+  readonly label?: string
   /** Its public parameters and options: a defect's message names one of them. */
   readonly parameters: ReadonlyArray<string>
   /** Valid arguments; each position is replaced in turn. */
@@ -409,6 +417,81 @@ const moduleFunctions: ReadonlyArray<PublicFunction> = [
   }
 ]
 
+/** The functions UnixStream and UnixListener export, by name. */
+const unixFunctions: ReadonlyArray<PublicFunction> = [
+  {
+    name: "connect",
+    label: "UnixStream.connect",
+    parameters: ["address"],
+    valid: ({ unixPath }) => [unixPath],
+    call: (_, [address]) => UnixStream.connect(address)
+  },
+  {
+    name: "bind",
+    label: "UnixListener.bind",
+    parameters: ["address", "options", "backlog"],
+    valid: () => [`\0netpoll-sweep-${process.pid}`, undefined],
+    options: [1, ["backlog"]],
+    call: (_, [address, options]) => UnixListener.bind(address, options)
+  },
+  {
+    name: "serve",
+    label: "UnixListener.serve",
+    parameters: ["listener", "handler", "options", "maxConnections"],
+    valid: ({ unixListener }) => [unixListener, () => Effect.void, undefined],
+    options: [2, ["maxConnections"]],
+    call: (_, [listener, handler, options]) => UnixListener.serve(listener, handler, options)
+  },
+  {
+    name: "toStream",
+    label: "UnixStream.toStream",
+    parameters: ["stream", "options", "chunkSize"],
+    valid: ({ unixStream }) => [unixStream, undefined],
+    options: [1, ["chunkSize"]],
+    call: (_, [stream, options]) => Stream.runDrain(UnixStream.toStream(stream, options))
+  },
+  {
+    name: "toSink",
+    label: "UnixStream.toSink",
+    parameters: ["stream"],
+    valid: ({ unixStream }) => [unixStream],
+    call: (_, [stream]) =>
+      Stream.run(Stream.make(bytes("x")), UnixStream.toSink(stream) as Sink.Sink<void, Uint8Array, never, unknown>)
+  },
+  {
+    name: "toDuplex",
+    label: "UnixStream.toDuplex",
+    parameters: ["stream", "options", "chunkSize", "allowHalfOpen"],
+    valid: ({ unixStream }) => [unixStream, undefined],
+    options: [1, ["chunkSize", "allowHalfOpen"]],
+    call: (_, [stream, options]) => UnixStream.toDuplex(stream, options)
+  },
+  {
+    name: "makeSocket",
+    label: "UnixStream.makeSocket",
+    parameters: ["open", "options", ...socketOptions],
+    valid: ({ unixPath }) => [UnixStream.connect(unixPath), undefined],
+    options: [1, socketOptions],
+    call: (_, [open, options]) => UnixStream.makeSocket(open, options)
+  },
+  {
+    name: "layerSocket",
+    label: "UnixStream.layerSocket",
+    parameters: ["address", "options", ...socketOptions],
+    valid: ({ unixPath }) => [unixPath, undefined],
+    options: [1, socketOptions],
+    call: (_, [address, options]) => Layer.build(UnixStream.layerSocket(address, options))
+  },
+  {
+    name: "layerSocketServer",
+    label: "UnixListener.layerSocketServer",
+    parameters: ["address", "options", "backlog", "maxConnections"],
+    valid: () => [`\0netpoll-sweep-server-${process.pid}`, undefined],
+    options: [1, ["backlog", "maxConnections"]],
+    call: (_, [address, options]) => Layer.build(UnixListener.layerSocketServer(address, options))
+  }
+]
+
 /** A method of a TcpStream: its parameters, valid arguments, and its options argument. */
 interface Method {
   readonly parameters: ReadonlyArray<string>
@@ -432,11 +515,16 @@ const streamMethods: Readonly<Record<string, Method>> = {
   setKeepAlive: { parameters: ["on", "initialDelayMillis"], valid: () => [true, 1000] }
 }
 
-/** The names of the methods of a TcpStream (not its getters), from its prototype. */
-const methodNames = (stream: TcpStream.TcpStream): Array<string> =>
-  Object.entries(Object.getOwnPropertyDescriptors(Object.getPrototypeOf(stream)))
-    .filter(([name, descriptor]) => typeof descriptor.value === "function" && name !== "constructor" && name !== "toString")
-    .map(([name]) => name)
+/** The names of the methods of a stream (not its getters), from its prototype chain (its class and the one it shares). */
+const methodNames = (stream: object): Array<string> => {
+  const names = new Set<string>()
+  for (let proto = Object.getPrototypeOf(stream); proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+      if (typeof descriptor.value === "function" && name !== "constructor" && name !== "toString") names.add(name)
+    }
+  }
+  return Array.from(names)
+}
 
 /** The functions a public module exports (its classes, the service tags, are not calls to sweep). */
 const exportedFunctions = (module: object): Array<string> =>
@@ -497,6 +585,13 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
         const { client, listener } = yield* pair()
         const { port } = yield* listener.localAddr
         const address = `127.0.0.1:${port}`
+        // A path in the abstract namespace: nothing left in the filesystem, whatever the sweep binds.
+        const unixPath = `\0netpoll-sweep-listener-${process.pid}`
+        const unixListener = yield* UnixListener.bind(unixPath)
+        const unix = yield* Effect.map(
+          Effect.all([UnixStream.connect(unixPath), unixListener.accept], { concurrency: 2 }),
+          ([client]) => ({ client })
+        )
         const problems: Array<string> = []
         // Every export and method is swept: one added without an entry here shows up as a problem.
         const names = [...exportedFunctions(TcpStream), ...exportedFunctions(TcpListener)]
@@ -506,44 +601,72 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
         for (const fn of moduleFunctions) {
           if (!names.includes(fn.name)) problems.push(`${fn.name}: in the sweep, but not exported`)
         }
+        const unixNames = [...exportedFunctions(UnixStream), ...exportedFunctions(UnixListener)]
+        for (const name of unixNames) {
+          if (!unixFunctions.some((fn) => fn.name === name)) problems.push(`Unix ${name}: exported, but not in the sweep`)
+        }
+        for (const fn of unixFunctions) {
+          if (!unixNames.includes(fn.name)) problems.push(`${fn.label}: in the sweep, but not exported`)
+        }
         const methods = methodNames(client)
         expect(methods).toEqual(expect.arrayContaining(["read", "write", "readExact", "writeAll", "shutdown", "setKeepAlive"]))
-        for (const name of methods) {
-          if (streamMethods[name] === undefined) problems.push(`TcpStream.${name}: a method, but not in the sweep`)
+        const unixMethods = methodNames(unix.client)
+        expect(unixMethods).toEqual(expect.arrayContaining(["read", "write", "readExact", "writeAll", "shutdown"]))
+        expect(unixMethods).not.toContain("setNoDelay")
+        for (const [kind, names] of [["TcpStream", methods], ["UnixStream", unixMethods]] as const) {
+          for (const name of names) {
+            if (streamMethods[name] === undefined) problems.push(`${kind}.${name}: a method, but not in the sweep`)
+          }
         }
-        const functions = [
-          ...moduleFunctions,
-          ...methods.flatMap((name): Array<PublicFunction> => {
+        const methodsOf = (kind: "TcpStream" | "UnixStream", names: ReadonlyArray<string>) =>
+          names.flatMap((name): Array<PublicFunction> => {
             const method = streamMethods[name]
             return method === undefined ? [] : [{
               name,
+              label: `${kind}.${name}`,
               parameters: method.parameters,
               valid: method.valid,
               ...(method.options === undefined ? {} : { options: method.options }),
-              call: ({ stream }, args) => (stream as unknown as Record<string, (...args: ReadonlyArray<unknown>) => any>)[name]!(...args)
+              call: ({ stream, unixStream }, args) =>
+                ((kind === "TcpStream" ? stream : unixStream) as unknown as Record<
+                  string,
+                  (...args: ReadonlyArray<unknown>) => any
+                >)[name]!(...args)
             }]
           })
+        const functions = [
+          ...moduleFunctions,
+          ...unixFunctions,
+          ...methodsOf("TcpStream", methods),
+          ...methodsOf("UnixStream", unixMethods)
         ]
         yield* loopTurns
         const before = openFds()
         let calls = 0
         for (const fn of functions) {
-          const arity = fn.valid({ stream: client, listener, address }).length
+          const arity = fn.valid({ stream: client, listener, address, unixStream: unix.client, unixListener, unixPath }).length
           for (const [label, args] of argumentLists(fn, arity)) {
             calls++
             yield* Effect.scoped(Effect.gen(function*() {
-              const fixture: Fixture = { stream: yield* client.tryClone, listener, address }
+              const fixture: Fixture = {
+                stream: yield* client.tryClone,
+                listener,
+                address,
+                unixStream: yield* unix.client.tryClone,
+                unixListener,
+                unixPath
+              }
               let effect: Effect.Effect<unknown, unknown, any>
               try {
                 effect = fn.call(fixture, args(fixture))
               } catch (thrown) {
-                problems.push(`${fn.name}, ${label}: threw ${String(thrown)}`)
+                problems.push(`${fn.label ?? fn.name}, ${label}: threw ${String(thrown)}`)
                 return
               }
               // A call that is still waiting (serve, a read) took its arguments: that is an answer too.
               const exit = yield* Effect.exit(Effect.timeoutOption(effect as Effect.Effect<unknown, unknown, Scope.Scope>, "30 millis"))
               const problem = problemOf(fn, exit)
-              if (problem !== undefined) problems.push(`${fn.name}, ${label}: ${problem}`)
+              if (problem !== undefined) problems.push(`${fn.label ?? fn.name}, ${label}: ${problem}`)
             }))
           }
         }

@@ -19,7 +19,8 @@ import {
   PIPELINE_REPLY,
   pipelineCommands,
   request,
-  startWindow
+  startWindow,
+  unixPath
 } from "../protocol.js"
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -49,6 +50,7 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
       socket.on("error", reject)
       switch (scenario) {
         case "pingpong":
+        case "unix-pingpong":
         case "many":
           socket.on("data", (chunk) => socket.write(chunk))
           socket.on("end", () => socket.end())
@@ -100,16 +102,21 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
       }
     })
     server.on("error", reject)
-    server.listen({ host: "127.0.0.1", port: 0, backlog: BACKLOG }, () => {
+    const address = scenario === "unix-pingpong"
+      ? { path: unixPath(), backlog: BACKLOG }
+      : { host: "127.0.0.1", port: 0, backlog: BACKLOG }
+    server.listen(address, () => {
       baseline = memorySnapshot()
       window = startWindow()
-      listening((server.address() as net.AddressInfo).port)
+      // A Unix server's clients know its path (protocol.ts `unixPath`): no port.
+      listening(scenario === "unix-pingpong" ? 0 : (server.address() as net.AddressInfo).port)
     })
   })
 
-const connect = (port: number): Promise<net.Socket> =>
+const connect = (port: number | string): Promise<net.Socket> =>
   new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, noDelay: true }, () => {
+    const to = typeof port === "string" ? { path: port } : { host: "127.0.0.1", port, noDelay: true }
+    const socket = net.connect(to, () => {
       socket.off("error", reject)
       resolve(socket)
     })
@@ -203,8 +210,9 @@ const client = async (
       await close(socket)
       return { ...measured, operations: params.pipelineBatches * params.pipelineCommands }
     }
-    case "pingpong": {
-      const socket = await connect(port)
+    case "pingpong":
+    case "unix-pingpong": {
+      const socket = await connect(scenario === "pingpong" ? port : unixPath())
       const window = startWindow()
       await pingPong(socket, params.roundTrips)
       const measured = window.stop()

@@ -8,6 +8,7 @@
  * against Effect 3 and `effect-netpoll/effect3` (see ../line.ts).
  */
 import { Effect, Option } from "effect"
+import type * as Scope from "effect/Scope"
 import { pipelineBatches, roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
 import {
   BufReader,
@@ -17,7 +18,9 @@ import {
   netpollSpecifier,
   tapCause,
   TcpListener,
-  TcpStream
+  TcpStream,
+  UnixListener,
+  UnixStream
 } from "../line.js"
 import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
 import {
@@ -30,15 +33,20 @@ import {
   PIPELINE_REPLY_LINE,
   pipelineCommands,
   request,
-  startWindow
+  startWindow,
+  unixPath
 } from "../protocol.js"
 
 const ack = Uint8Array.of(1)
 const reply = new TextEncoder().encode(PIPELINE_REPLY)
 
-const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: TcpStream.TcpStream) => {
+/** What the handlers use of a stream: a TcpStream's or a UnixStream's calls, which are the same. */
+type AnyStream = TcpStream.TcpStream | UnixStream.UnixStream
+
+const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: AnyStream) => {
   switch (scenario) {
     case "pingpong":
+    case "unix-pingpong":
     case "many":
       return Effect.gen(function*() {
         const buf = new Uint8Array(16 * 1024)
@@ -83,14 +91,23 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: Tc
 const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const program = Effect.gen(function*() {
-      const listener = yield* TcpListener.bind("127.0.0.1:0", { backlog: BACKLOG })
+      // unix-pingpong's clients know its path (protocol.ts `unixPath`): its port is 0.
+      const bound = scenario === "unix-pingpong"
+        ? yield* Effect.map(UnixListener.bind(unixPath(), { backlog: BACKLOG }), (listener) => ({
+          port: Effect.succeed(0),
+          serve: <E>(handler: (stream: AnyStream) => Effect.Effect<void, E, Scope.Scope>) =>
+            UnixListener.serve(listener, handler)
+        }))
+        : yield* Effect.map(TcpListener.bind("127.0.0.1:0", { backlog: BACKLOG }), (listener) => ({
+          port: Effect.map(listener.localAddr, (address) => address.port),
+          serve: <E>(handler: (stream: AnyStream) => Effect.Effect<void, E, Scope.Scope>) =>
+            TcpListener.serve(listener, handler)
+        }))
       const report = yield* runServer(scenario, params, listening, (tally) =>
         Effect.gen(function*() {
           const handler = handle(scenario, params, tally)
-          yield* Effect.forkScoped(
-            TcpListener.serve(listener, (stream) => handler(stream).pipe(Effect.asVoid, tapCause(tally.fail)))
-          )
-          return (yield* listener.localAddr).port
+          yield* Effect.forkScoped(bound.serve((stream) => handler(stream).pipe(Effect.asVoid, tapCause(tally.fail))))
+          return yield* bound.port
         }).pipe(Effect.orDie))
       resolve(report)
     })
@@ -99,7 +116,7 @@ const serve = (scenario: Scenario, params: Params, listening: (port: number) => 
 
 const connect = (port: number) => TcpStream.connect({ host: "127.0.0.1", port })
 
-const pingPong = (stream: TcpStream.TcpStream, rounds: number) =>
+const pingPong = (stream: AnyStream, rounds: number) =>
   Effect.gen(function*() {
     const received = new Uint8Array(MESSAGE_BYTES)
     for (let round = 0; round < rounds; round++) {
@@ -169,6 +186,8 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
       case "pingpong":
       case "many":
         return yield* roundTrips(scenario, params, connect(port), pingPong)
+      case "unix-pingpong":
+        return yield* roundTrips("pingpong", params, UnixStream.connect(unixPath()), pingPong)
       case "bulk": {
         const stream = yield* connect(port)
         const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)

@@ -56,6 +56,8 @@ const drain = (pull: Pull, f: (chunk: Uint8Array) => Effect.Effect<void, Socket.
 const handle = (scenario: Scenario, params: Params, tally: Tally) =>
 (socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
   switch (scenario) {
+    case "unix-pingpong":
+      return Effect.die(new Error("unix-pingpong: NodeSocket is not measured over Unix sockets"))
     case "pingpong":
     case "many":
       return Effect.gen(function*() {
@@ -177,6 +179,8 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
         const commands: NonEmptyReadonlyArray<Uint8Array> = [first, ...rest]
         return yield* pipelineBatches(params, open(port), ({ writer }) => writer.writeAll(commands), receiveReplies)
       }
+      case "unix-pingpong":
+        return yield* Effect.die(new Error("unix-pingpong: NodeSocket is not measured over Unix sockets"))
       case "pingpong":
       case "many":
         return yield* roundTrips(scenario, params, open(port), pingPong)

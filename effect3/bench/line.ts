@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 
-export { BufReader, BufWriter, Netpoll, TcpListener, TcpStream } from "effect-netpoll/effect3"
+export { BufReader, BufWriter, Netpoll, TcpListener, TcpStream, UnixListener, UnixStream } from "effect-netpoll/effect3"
 
 /** What `loadedBy` checks this line loads. */
 export const netpollSpecifier = "effect-netpoll/effect3"

@@ -6,6 +6,8 @@ import * as Netpoll from "effect-netpoll/effect3/Netpoll"
 import * as SocketAddr from "effect-netpoll/effect3/SocketAddr"
 import * as TcpListener from "effect-netpoll/effect3/TcpListener"
 import * as TcpStream from "effect-netpoll/effect3/TcpStream"
+import * as UnixListener from "effect-netpoll/effect3/UnixListener"
+import * as UnixStream from "effect-netpoll/effect3/UnixStream"
 import { describe, expect, it } from "tstyche"
 
 // These imports go through package.json "exports", which point at dist/*.d.ts:
@@ -18,6 +20,8 @@ describe("package exports", () => {
     expect(Package.SocketAddr).type.toBe(SocketAddr)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
+    expect(Package.UnixListener).type.toBe(UnixListener)
+    expect(Package.UnixStream).type.toBe(UnixStream)
   })
 
   it("the published declarations keep the public types", () => {
@@ -26,6 +30,12 @@ describe("package exports", () => {
     >()
     expect(TcpListener.bind("127.0.0.1:0")).type.toBe<
       Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+    expect(UnixStream.connect("/tmp/a.sock")).type.toBe<
+      Effect.Effect<UnixStream.UnixStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+    expect(UnixListener.bind("/tmp/a.sock")).type.toBe<
+      Effect.Effect<UnixListener.UnixListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
     >()
   })
 

@@ -37,3 +37,13 @@ export * as TcpListener from "./TcpListener.js"
  * @since 0.1.0
  */
 export * as TcpStream from "./TcpStream.js"
+
+/**
+ * @since 0.5.0
+ */
+export * as UnixListener from "./UnixListener.js"
+
+/**
+ * @since 0.5.0
+ */
+export * as UnixStream from "./UnixStream.js"

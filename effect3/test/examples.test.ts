@@ -173,4 +173,22 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
         yield* proxy.waitFor(new RegExp(`connection failed: connect 127\\.0\\.0\\.1:${serverPort}: connection refused`))
       }))
   })
+
+  describe("unix-echo", () => {
+    it.scoped("echoes over a Unix socket, checks peerCred, removes its socket file and exits by itself with code 0", () =>
+      Effect.gen(function*() {
+        const example = yield* runExample("unix-echo.ts", [])
+        const closed = yield* example.closed
+        expect(closed, example.output()).toEqual({ code: 0, signal: null })
+        expect(example.output()).toMatch(
+          new RegExp(
+            "^echo server listening on (/\\S+/echo\\.sock)\\nclient: connected to \\1\\n" +
+              "server: client pid \\(this process\\), uid \\d+\\n" +
+              "client: echoed \"hello\"\\nclient: echoed \"over a Unix socket\"\\nclient: echoed \"bye\"\\n" +
+              "socket file removed: true\\n$"
+          )
+        )
+        expect(example.stderr()).toBe("")
+      }))
+  })
 })

@@ -69,6 +69,28 @@ export interface Addon {
   readonly setReusePort: (fd: number, on: boolean) => number
   readonly setV6Only: (fd: number, on: boolean) => number
 
+  /** `socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)`. Returns the fd. */
+  readonly unixSocket: () => number
+  /** `socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)`: two connected fds. */
+  readonly unixPair: () => readonly [number, number] | number
+  /**
+   * Nonblocking connect to a Unix path: every UTF-8 byte of `path` is the
+   * address (a leading NUL names Linux's abstract namespace, embedded NULs
+   * included); `-EINVAL` for "", `-ENAMETOOLONG` when it does not fit sun_path.
+   */
+  readonly unixConnect: (fd: number, path: string) => number
+  /** bind(2) to a Unix path, read as `unixConnect` reads it. */
+  readonly unixBind: (fd: number, path: string) => number
+  /** The socket's own path (getsockname): "" when unnamed, a leading NUL for an abstract name. */
+  readonly unixLocalPath: (fd: number) => string | number
+  /** The peer's path (getpeername), as `unixLocalPath` gives it. */
+  readonly unixPeerPath: (fd: number) => string | number
+  /**
+   * `[pid, uid, gid]` of the peer as it was when it connected (SO_PEERCRED on
+   * Linux; getpeereid elsewhere, where the pid may be -1), or a negative errno.
+   */
+  readonly peerCred: (fd: number) => readonly [number, number, number] | number
+
   /**
    * A poller on this environment's libuv loop. On each wake-up it writes up to
    * `(batch.length - CONTROL_WORDS) / 2` pairs `(token, events)` into `batch` and calls

@@ -352,14 +352,18 @@ export const connectStart = (
 /**
  * After a writability wake-up: 0 once connected, WAIT_READY while the
  * handshake goes on (a wake-up can come before it ends), or the error code.
+ * `peerOf` is the family's getpeername (TCP's, or the Unix path's).
  */
-export const connectResult = (pollable: Pollable): number => {
+export const connectResult = (
+  pollable: Pollable,
+  peerOf: (fd: number) => unknown = addon.peerAddress
+): number => {
   // The handle may have closed (the layer with it) between the wake-up and now.
   if (pollable.closed) return errno.CLOSED
   pollable.output.ready = false
   const error = addon.soError(pollable.fd)
   if (error !== 0) return error < 0 ? error : -error
-  const peer = addon.peerAddress(pollable.fd)
+  const peer = peerOf(pollable.fd)
   if (typeof peer !== "number") return 0
   return peer === -errno.ENOTCONN ? WAIT_READY : peer
 }

@@ -112,17 +112,25 @@ export const connectOptions = (options: unknown, what = "connect"): string | und
 }
 
 /** `TcpListener.bind`'s options, and the same options of `layerSocketServer` (`what` names the function). */
-export const bindOptions = (options: unknown, what = "bind"): string | undefined => {
-  const backlog = field(options, "backlog")
-  return optionsObject(options, what) ??
+export const bindOptions = (options: unknown, what = "bind"): string | undefined =>
+  optionsObject(options, what) ??
     optionalBoolean(options, what, "reusePort") ??
     optionalBoolean(options, what, "ipv6Only") ??
     optionalBoolean(options, what, "noDelay") ??
-    (backlog === undefined ||
-        (typeof backlog === "number" && Number.isSafeInteger(backlog) && backlog >= 0 && backlog <= 0x7fffffff)
-      ? undefined
-      : `${what}: backlog must be a whole number from 0 to 2147483647, got ${show(backlog)}`)
+    backlog(options, what)
+
+/** The `backlog` option of a listener's `bind` (TCP or Unix) and of its `layerSocketServer`. */
+export const backlog = (options: unknown, what: string): string | undefined => {
+  const backlog = field(options, "backlog")
+  return backlog === undefined ||
+      (typeof backlog === "number" && Number.isSafeInteger(backlog) && backlog >= 0 && backlog <= 0x7fffffff)
+    ? undefined
+    : `${what}: backlog must be a whole number from 0 to 2147483647, got ${show(backlog)}`
 }
+
+/** `UnixListener.bind`'s options (a backlog), and those of its `layerSocketServer` (`what` names the function). */
+export const unixBindOptions = (options: unknown, what = "bind"): string | undefined =>
+  optionsObject(options, what) ?? backlog(options, what)
 
 /**
  * `serve`'s `maxConnections`, and the same option of `layerSocketServer`
@@ -137,26 +145,28 @@ export const maxConnections = (options: unknown, what = "serve"): string | undef
 }
 
 /** `serve`'s handler. */
-export const handler = (handler: unknown): string | undefined =>
+export const handler = (handler: unknown, stream = "TcpStream"): string | undefined =>
   typeof handler === "function"
     ? undefined
-    : `serve: handler must be a function from a TcpStream to an Effect, got ${show(handler)}`
+    : `serve: handler must be a function from a ${stream} to an Effect, got ${show(handler)}`
 
 /** The message for a `stream` argument that is no TcpStream (one that `connect` or `accept` made). */
 export const notStream = (what: string, stream: unknown): string =>
-  `${what}: stream must be a TcpStream (from TcpStream.connect or TcpListener accept), got ${show(stream)}`
+  `${what}: stream must be a TcpStream or UnixStream (from connect, a listener's accept or UnixStream.pair), got ${
+    show(stream)
+  }`
 
-/** The message for a `listener` argument that is no TcpListener (one that `bind` made). */
-export const notListener = (what: string, listener: unknown): string =>
-  `${what}: listener must be a TcpListener (from TcpListener.bind), got ${show(listener)}`
+/** The message for a `listener` argument that is no TcpListener (or UnixListener: `kind`) that `bind` made. */
+export const notListener = (what: string, listener: unknown, kind = "TcpListener"): string =>
+  `${what}: listener must be a ${kind} (from ${kind}.bind), got ${show(listener)}`
 
 /** The message for an `open` argument of `makeSocket` that is no Effect. */
 export const notOpenEffect = (open: unknown): string =>
-  `makeSocket: open must be an Effect that opens a TcpStream, got ${show(open)}`
+  `makeSocket: open must be an Effect that opens a TcpStream or UnixStream, got ${show(open)}`
 
-/** The message for what `makeSocket`'s `open` gave that is no TcpStream. */
+/** The message for what `makeSocket`'s `open` gave that is no stream. */
 export const notOpenedStream = (value: unknown): string =>
-  `makeSocket: open must yield a TcpStream (from TcpStream.connect or TcpListener accept), got ${show(value)}`
+  `makeSocket: open must yield a TcpStream or UnixStream (from connect or a listener's accept), got ${show(value)}`
 
 /** The message for an `openTimeout` that is no duration (each line decodes durations with its own `effect`). */
 export const notOpenTimeout = (what: string, openTimeout: unknown): string =>

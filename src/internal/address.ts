@@ -93,3 +93,28 @@ export const resolve = (
       (addresses) => addresses.map((a) => fromNative([a.family, a.address, port]))
     )
   })
+
+/** What `UnixStream.connect` and `UnixListener.bind` accept: a path, or effect/net's UnixPathAddress. */
+export type UnixInput = string | NetAddress.UnixPathAddress
+
+/** What a Unix socket's `localAddr` and `peerAddr` return. */
+export type UnixAddress = NetAddress.UnixPathAddress
+
+/** A Unix socket's address from its path. */
+export const unixAddress = (path: string): UnixAddress => NetAddress.unixPathAddress(path)
+
+/**
+ * The path a Unix address input names (not yet checked: the core's
+ * `unix.pathMistake` does that), or undefined for any other value. Never throws.
+ */
+export const unixPathOf = (input: unknown): unknown => {
+  if (typeof input === "string") return input
+  try {
+    return NetAddress.isUnixPathAddress(input) ? input.path : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The Unix address types a message names. */
+export const unixInputs = "a path or a NetAddress.UnixPathAddress"

@@ -11,7 +11,9 @@ import type * as Netpoll from "../Netpoll.js"
 import type * as TcpStream from "../TcpStream.js"
 import type * as address from "./address.js"
 import { writeAllOf } from "./tcpDuplex.js"
+import { validate } from "./core.js"
 import * as tcpStream from "./tcpStream.js"
+import * as unixStream from "./unixStream.js"
 
 const socketError = (reason: Socket.SocketError["reason"]) => new Socket.SocketError({ reason })
 
@@ -19,7 +21,7 @@ const closeError = (code: number) => socketError(new Socket.SocketCloseError({ c
 
 /** One connection of a Socket: its stream and, once known, how its reads end. */
 interface Connection {
-  readonly stream: TcpStream.TcpStream
+  readonly stream: tcpStream.AnyStream
   ended: Socket.SocketError | undefined
 }
 
@@ -38,7 +40,7 @@ interface Options {
  * releasing the writer half-closes it.
  */
 const fromOpen = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, Socket.SocketError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, Socket.SocketError, R>,
   options: Options
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.withFiber((fiber) => {
@@ -164,7 +166,7 @@ const fromOpen = <R>(
 const openError = (cause: NetError.NetError) => socketError(new Socket.SocketOpenError({ kind: "Unknown", cause }))
 
 export const makeSocket = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, NetError.NetError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.suspend(() => {
@@ -182,10 +184,18 @@ export const layerSocket = (
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
   Layer.effect(
     Socket.Socket,
-    Effect.suspend(() => {
-      const defect = tcpStream.socketDefect("layerSocket", undefined, options, true)
-      return defect !== undefined ? Effect.die(defect) : makeSocket(tcpStream.connect(input, options), options)
-    })
+    tcpStream.checkedSocket(options, true, validate.connectOptions, () => tcpStream.connect(input, options), (open) =>
+      makeSocket(open, options))
+  )
+
+/** `UnixStream.layerSocket`: a Socket that dials `input` on every reader acquisition. */
+export const layerUnixSocket = (
+  input: address.UnixInput,
+  options?: TcpStream.SocketOptions
+): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
+  Layer.effect(
+    Socket.Socket,
+    tcpStream.checkedSocket(options, true, () => undefined, () => unixStream.connect(input), (open) => makeSocket(open, options))
   )
 
 /**
@@ -193,7 +203,7 @@ export const layerSocket = (
  * the stream and closes it when released; later ones fail as the first ended
  * (code 1000 after a clean end of stream, 1006 otherwise), as NodeSocketServer's do.
  */
-export const fromAccepted = (stream: TcpStream.TcpStream, chunkSize?: number): Effect.Effect<Socket.Socket> => {
+export const fromAccepted = (stream: tcpStream.AnyStream, chunkSize?: number): Effect.Effect<Socket.Socket> => {
   let taken = false
   return fromOpen(
     Effect.suspend(() => {

@@ -1,44 +1,53 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
-import type * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
+import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import type * as TcpListener from "../TcpListener.js"
 import type * as address from "./address.js"
 import * as socket from "./socket.js"
 import * as tcpListener from "./tcpListener.js"
+import type * as UnixListener from "../UnixListener.js"
+import * as unixListener from "./unixListener.js"
+
+/** The bound listener of a SocketServer on this line: its address is an effect/net SocketAddress. */
+type Bound = tcpListener.Bound<NetAddress.SocketAddress>
+
+/** A SocketServer over what `bind` binds (see `tcpListener.socketServerOf`). */
+export const fromBound = (
+  defect: Error | undefined,
+  bind: Effect.Effect<Bound, NetError.NetError, Netpoll.Netpoll | Scope.Scope>,
+  options: { readonly maxConnections?: number | undefined } | undefined
+): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Netpoll.Netpoll | Scope.Scope> =>
+  tcpListener.socketServerOf(
+    defect,
+    bind,
+    options,
+    socket.fromAccepted,
+    Effect.ignoreCause({ log: "Unhandled", message: "Unhandled error in SocketServer" }),
+    (cause) => new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerUnknownError({ cause }) })
+  ).pipe(
+    Effect.map(SocketServer.SocketServer.of),
+    Effect.mapError((cause) =>
+      new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause }) })
+    )
+  )
 
 export const makeSocketServer = (
   input: address.Input,
   options?: TcpListener.SocketServerOptions
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Netpoll.Netpoll | Scope.Scope> =>
-  Effect.gen(function*() {
-    const defect = tcpListener.socketServerDefect(options)
-    if (defect !== undefined) return yield* Effect.die(defect)
-    const listener = yield* tcpListener.bind(input, options)
-    const local = yield* listener.localAddr
-    const serveOptions = { maxConnections: options?.maxConnections }
-    const run = <R, E, _>(
-      handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>
-    ): Effect.Effect<never, SocketServer.SocketServerError, R> =>
-      tcpListener.serve(
-        listener,
-        (stream) =>
-          socket.fromAccepted(stream).pipe(
-            Effect.flatMap(handler),
-            Effect.ignoreCause({ log: "Unhandled", message: "Unhandled error in SocketServer" })
-          ),
-        serveOptions
-      ).pipe(
-        Effect.mapError((cause) =>
-          new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerUnknownError({ cause }) })
-        )
-      )
-    return SocketServer.SocketServer.of({ address: local, run })
-  }).pipe(
-    Effect.mapError((cause) =>
-      new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause }) })
+  Effect.suspend(() =>
+    fromBound(
+      tcpListener.socketServerDefect(options),
+      Effect.flatMap(tcpListener.bind(input, options), (listener) =>
+        Effect.map(listener.localAddr, (local): Bound => ({
+          address: local,
+          serve: (handler, serveOptions) => tcpListener.serve(listener, handler, serveOptions)
+        }))),
+      options
     )
   )
 
@@ -47,3 +56,10 @@ export const layerSocketServer = (
   options?: TcpListener.SocketServerOptions
 ): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll> =>
   Layer.effect(SocketServer.SocketServer, makeSocketServer(input, options))
+
+/** `UnixListener.layerSocketServer`: its `address` is the bound UnixPathAddress. */
+export const layerUnixSocketServer = (
+  input: address.UnixInput,
+  options?: UnixListener.SocketServerOptions
+): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Netpoll.Netpoll> =>
+  Layer.effect(SocketServer.SocketServer, Effect.suspend(() => fromBound(...unixListener.socketServerArgs(input, options))))

@@ -56,6 +56,17 @@ export const connectSpan = <R>(
       : connect
   )
 
+/** The span of one Unix connect, to `path`: the path is the whole of what it records. */
+export const unixConnectSpan = <A, R>(
+  path: string,
+  connect: Effect.Effect<A, NetError.NetError, R>
+): Effect.Effect<A, NetError.NetError, R> =>
+  runtime.withCaptured((_, fiber) =>
+    runtime.isTraced(fiber)
+      ? Effect.useSpan("effect-netpoll.connect", runtime.spanOptions("client", unixAttributes(path)), () => connect)
+      : connect
+  )
+
 /**
  * The span of one accept, from the wait for a connection to its arrival, made
  * only when `runtime.isTraced`. It covers the whole accept, so that a failed or
@@ -64,6 +75,12 @@ export const connectSpan = <R>(
  */
 export const acceptSpan = <A, E, R>(
   local: string,
-  accept: (span: Tracer.Span) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  Effect.useSpan("effect-netpoll.accept", runtime.spanOptions("server", serverAttributes(local)), accept)
+  accept: (span: Tracer.Span) => Effect.Effect<A, E, R>,
+  attributes: Record<string, unknown> = serverAttributes(local)
+): Effect.Effect<A, E, R> => Effect.useSpan("effect-netpoll.accept", runtime.spanOptions("server", attributes), accept)
+
+/** A Unix socket's span attributes: its path as `server.address`. */
+export const unixAttributes = (path: string): Record<string, unknown> => ({
+  "network.transport": "unix",
+  "server.address": path
+})

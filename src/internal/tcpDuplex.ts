@@ -24,7 +24,7 @@ export const adapterDefect = (
   stream: unknown,
   options?: unknown
 ): Error | undefined => {
-  if (!tcpStream.isTcpStream(stream)) return new TypeError(validate.notStream(what, stream))
+  if (!tcpStream.isStream(stream)) return new TypeError(validate.notStream(what, stream))
   const notObject = validate.optionsObject(options, what)
   if (notObject !== undefined) return new TypeError(notObject)
   const size = validate.chunkSize(options, what)
@@ -33,7 +33,7 @@ export const adapterDefect = (
 
 /** Writes the pieces in order, joining small batches so they leave in one write. */
 export const writeAllOf = (
-  stream: TcpStream.TcpStream,
+  stream: tcpStream.AnyStream,
   pieces: ReadonlyArray<Uint8Array>
 ): Effect.Effect<void, NetError.NetError> =>
   Effect.forEach(duplex.coalesce(pieces), (piece) => stream.writeAll(piece), { discard: true })
@@ -52,7 +52,7 @@ const outcome = <A>(exit: Exit.Exit<A, unknown>): duplex.Outcome<A> =>
 
 /** Runs the Duplex's calls as fibers with what the fiber that made it passes on. */
 const driver = (
-  stream: TcpStream.TcpStream,
+  stream: tcpStream.AnyStream,
   captured: runtime.Captured<never>
 ): duplex.Driver<runtime.AnyFiber> => {
   const run = <A>(effect: Effect.Effect<A, NetError.NetError>, done: (outcome: duplex.Outcome<A>) => void) => {
@@ -79,7 +79,7 @@ const destroyAndWait = (self: Duplex): Effect.Effect<void> =>
   })
 
 export const toDuplex = (
-  stream: TcpStream.TcpStream,
+  stream: tcpStream.AnyStream,
   options?: TcpStream.DuplexOptions
 ): Effect.Effect<Duplex, never, Scope.Scope> =>
   Effect.suspend(() => {

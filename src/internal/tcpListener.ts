@@ -28,25 +28,25 @@ export const TypeId: TcpListener.TypeId = Symbol.for("effect-netpoll/TcpListener
  * interruption can fall between them: the connection's Pollable, WAIT_READY
  * when none is pending, or the error. A sampled span gets the peer's address.
  */
-const acceptNow = (self: TcpListenerImpl, span: Tracer.Span | undefined): netpoll.Pollable | NetError.NetError | number => {
+const acceptNow = (
+  self: ListenerImpl<unknown, unknown>,
+  span: Tracer.Span | undefined
+): netpoll.Pollable | NetError.NetError | number => {
   const accepted = listenerCore.accept(self.pollable, self.noDelay)
   if (accepted === streamCore.WAIT_READY) return accepted
   if (typeof accepted === "number") return errors.fromCode(accepted, "accept", self.address)
   metrics.accepted()
-  if (span !== undefined && span.sampled) {
-    const peer = streamCore.address(accepted, "getpeername")
-    if (typeof peer !== "number") spans.peerAttributes(span, address.fromNative(peer))
-  }
+  if (span !== undefined && span.sampled) self.recordPeer(span, accepted)
   return accepted
 }
 
-const acceptFrom = (
-  self: TcpListenerImpl,
+const acceptFrom = <S>(
+  self: ListenerImpl<S, unknown>,
   scope: Scope.Scope,
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   span: Tracer.Span | undefined
-): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
-  Effect.suspend((): Effect.Effect<TcpStream.TcpStream, NetError.NetError> => {
+): Effect.Effect<S, NetError.NetError> =>
+  Effect.suspend((): Effect.Effect<S, NetError.NetError> => {
     if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, acceptFrom(self, scope, restore, span))
     const accepted = acceptNow(self, span)
     if (accepted === streamCore.WAIT_READY) {
@@ -56,17 +56,45 @@ const acceptFrom = (
       )
     }
     if (typeof accepted === "number" || !("fd" in accepted)) return Effect.fail(accepted as NetError.NetError)
-    return Effect.as(Scope.addFinalizer(scope, netpoll.close(accepted)), tcpStream.fromPollable(accepted, undefined))
+    return Effect.as(Scope.addFinalizer(scope, netpoll.close(accepted)), self.wrap(accepted))
   })
 
-class TcpListenerImpl implements TcpListener.TcpListener {
-  readonly [TypeId]: TcpListener.TypeId = TypeId
-
+/**
+ * A listening socket, TCP or Unix: accept and `serve`, which depend on the
+ * family only for the stream they make and what a span records. `S` is the
+ * stream type accept gives.
+ */
+export abstract class ListenerImpl<S, A = unknown> {
   constructor(
     readonly pollable: netpoll.Pollable,
+    /** The bound address as text, for errors and spans. */
     readonly address: string,
-    readonly noDelay: boolean
+    /** TCP_NODELAY on each accepted stream (false for Unix sockets, which have no such option). */
+    readonly noDelay: boolean,
+    /** The public type's name, for `toString`. */
+    private readonly name: string,
+    /** The family's getsockname, as the line's address. */
+    private readonly addressOf: (
+      pollable: netpoll.Pollable,
+      syscall: "getsockname"
+    ) => Effect.Effect<A, NetError.NetError>
   ) {}
+
+  /** The stream over an accepted connection. */
+  abstract wrap(pollable: netpoll.Pollable): S
+
+  /** Records an accepted connection's peer on a sampled span. */
+  abstract recordPeer(span: Tracer.Span, accepted: netpoll.Pollable): void
+
+  /** The accept span's attributes; undefined: those of the TCP address `address`. */
+  protected get spanAttributes(): Record<string, unknown> | undefined {
+    return undefined
+  }
+
+  /** The span of one accept. */
+  acceptSpan<A, E, R>(accept: (span: Tracer.Span) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return spans.acceptSpan(this.address, accept, this.spanAttributes)
+  }
 
   get fd(): number {
     return this.pollable.fd
@@ -75,24 +103,39 @@ class TcpListenerImpl implements TcpListener.TcpListener {
   // From accept4 to the finalizer in the caller's Scope nothing may interrupt:
   // only the wait for a pending connection is interruptible. One accept4 is
   // atomic, so concurrent accepts need no lock.
-  get accept(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
+  get accept(): Effect.Effect<S, NetError.NetError, Scope.Scope> {
     const accept = (span: Tracer.Span | undefined) =>
       Effect.flatMap(Effect.scope, (scope) => Effect.uninterruptibleMask((restore) => acceptFrom(this, scope, restore, span)))
-    return runtime.withCaptured((_, fiber) =>
-      runtime.isTraced(fiber) ? spans.acceptSpan(this.address, accept) : accept(undefined)
-    )
-  }
-
-  get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
-    return tcpStream.sockAddr(this.pollable, "getsockname")
+    return runtime.withCaptured((_, fiber) => runtime.isTraced(fiber) ? this.acceptSpan(accept) : accept(undefined))
   }
 
   get close(): Effect.Effect<void> {
     return netpoll.close(this.pollable)
   }
 
+  get localAddr(): Effect.Effect<A, NetError.NetError> {
+    return this.addressOf(this.pollable, "getsockname")
+  }
+
   toString(): string {
-    return `TcpListener(fd ${this.pollable.fd} on ${this.address})`
+    return `${this.name}(fd ${this.pollable.fd} on ${this.address})`
+  }
+}
+
+class TcpListenerImpl extends ListenerImpl<TcpStream.TcpStream, address.Address> implements TcpListener.TcpListener {
+  readonly [TypeId]: TcpListener.TypeId = TypeId
+
+  constructor(pollable: netpoll.Pollable, name: string, noDelay: boolean) {
+    super(pollable, name, noDelay, "TcpListener", tcpStream.sockAddr)
+  }
+
+  wrap(pollable: netpoll.Pollable): TcpStream.TcpStream {
+    return tcpStream.fromPollable(pollable, undefined)
+  }
+
+  recordPeer(span: Tracer.Span, accepted: netpoll.Pollable): void {
+    const peer = streamCore.address(accepted, "getpeername")
+    if (typeof peer !== "number") spans.peerAttributes(span, address.fromNative(peer))
   }
 }
 
@@ -107,29 +150,31 @@ const bindChecked = (
   options: TcpListener.BindOptions | undefined
 ): Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll | Scope.Scope> =>
   Effect.flatMap(address.resolve(input), (addrs) =>
-    Effect.flatMap(Netpoll, (service) =>
-      Effect.acquireRelease(
-        Effect.suspend(() => {
-          const poller = netpoll.fromService(service)
-          const settings = {
-            backlog: options?.backlog ?? listenerCore.DEFAULT_BACKLOG,
-            reusePort: options?.reusePort === true,
-            ipv6Only: options?.ipv6Only
-          }
-          let error: NetError.NetError = errors.closed("bind")
-          for (const addr of addrs) {
-            const result = listenerCore.listen(poller, address.family(addr), address.host(addr), addr.port, settings)
-            if ("fd" in result) {
-              const local = streamCore.address(result, "getsockname")
-              const name = typeof local === "number" ? String(addr) : String(address.fromNative(local))
-              return Effect.succeed(new TcpListenerImpl(result, name, options?.noDelay ?? true))
-            }
-            error = errors.fromCode(result.code, result.syscall, String(addr))
-          }
-          return Effect.fail(error)
-        }),
-        (listener) => listener.close
-      )))
+    listenWith((poller) => {
+      const settings = {
+        backlog: options?.backlog ?? listenerCore.DEFAULT_BACKLOG,
+        reusePort: options?.reusePort === true,
+        ipv6Only: options?.ipv6Only
+      }
+      let error: NetError.NetError = errors.closed("bind")
+      for (const addr of addrs) {
+        const result = listenerCore.listen(poller, address.family(addr), address.host(addr), addr.port, settings)
+        if ("fd" in result) {
+          const local = streamCore.address(result, "getsockname")
+          const name = typeof local === "number" ? String(addr) : String(address.fromNative(local))
+          return Effect.succeed(new TcpListenerImpl(result, name, options?.noDelay ?? true))
+        }
+        error = errors.fromCode(result.code, result.syscall, String(addr))
+      }
+      return Effect.fail(error)
+    }))
+
+/** A listener that `open` makes on the Netpoll's poller, closed with the Scope (TCP's `bind`, Unix's). */
+export const listenWith = <L extends ListenerImpl<unknown, unknown>>(
+  open: (poller: netpoll.Poller) => Effect.Effect<L, NetError.NetError>
+): Effect.Effect<L, NetError.NetError, Netpoll | Scope.Scope> =>
+  Effect.flatMap(Netpoll, (service) =>
+    Effect.acquireRelease(Effect.suspend(() => open(netpoll.fromService(service))), (listener) => listener.close))
 
 /**
  * The state of one `serve`: its handler fibers, its free connection slots and
@@ -149,7 +194,7 @@ const closeConnection = (scope: runtime.CloseableScope, exit: Exit.Exit<unknown,
     return cause === undefined ? Effect.void : Effect.logError("connection handler failed", cause)
   })
 
-class Server<E, R> {
+class Server<S, E, R> {
   readonly handlers = new Set<runtime.AnyFiber>()
   /** Connections being handled; with `max`, the loop accepts only below it. */
   active = 0
@@ -158,8 +203,8 @@ class Server<E, R> {
   private delayMillis: number | undefined = undefined
 
   constructor(
-    readonly listener: TcpListenerImpl,
-    readonly handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
+    readonly listener: ListenerImpl<S, unknown>,
+    readonly handler: (stream: S) => Effect.Effect<void, E, R>,
     readonly max: number | undefined,
     readonly captured: runtime.Captured<Exclude<R, Scope.Scope>>,
     readonly traced: boolean
@@ -177,7 +222,7 @@ class Server<E, R> {
     }
     return Effect.flatMap(Scope.make(), (scope) =>
       this.traced
-        ? Effect.matchEffect(spans.acceptSpan(this.listener.address, (span) => this.accept(scope, span, Effect.void)), {
+        ? Effect.matchEffect(this.listener.acceptSpan((span) => this.accept(scope, span, Effect.void)), {
           onFailure: this.retry,
           onSuccess: () => this.loop
         })
@@ -210,7 +255,7 @@ class Server<E, R> {
   private fork(pollable: netpoll.Pollable, scope: runtime.CloseableScope): void {
     let handled: Effect.Effect<void, E, R>
     try {
-      handled = this.handler(tcpStream.fromPollable(pollable, undefined))
+      handled = this.handler(this.listener.wrap(pollable))
     } catch (defect) {
       handled = Effect.die(defect)
     }
@@ -261,8 +306,11 @@ class Server<E, R> {
  * The defect for bad options of `layerSocketServer` (those of `bind`, and
  * `maxConnections`), the same on both lines, before any fd exists; or undefined.
  */
-export const socketServerDefect = (options: unknown): Error | undefined => {
-  const message = validate.bindOptions(options, "layerSocketServer")
+export const socketServerDefect = (
+  options: unknown,
+  bindOptions: (options: unknown, what: string) => string | undefined = validate.bindOptions
+): Error | undefined => {
+  const message = bindOptions(options, "layerSocketServer")
   if (message !== undefined) return new TypeError(message)
   const max = validate.maxConnections(options, "layerSocketServer")
   return max === undefined ? undefined : new RangeError(max)
@@ -273,18 +321,70 @@ export const serve = <E, R>(
   handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>,
   options?: { readonly maxConnections?: number | undefined }
 ): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
+  // Every TcpListener comes from `bind`: the loop needs its fd, so no other implementation will do.
+  serveListener(TcpListenerImpl, "TcpListener", "TcpStream", listener, handler, options)
+
+/**
+ * `serve` for the listeners of one kind (`impl`, named `listenerKind` in
+ * messages, whose streams are `streamKind`s): TcpListener's, UnixListener's.
+ */
+export const serveListener = <S, E, R>(
+  impl: abstract new(...args: never) => ListenerImpl<S, unknown>,
+  listenerKind: string,
+  streamKind: string,
+  listener: unknown,
+  handler: (stream: S) => Effect.Effect<void, E, R>,
+  options: { readonly maxConnections?: number | undefined } | undefined
+): Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>> =>
   Effect.suspend(() => {
-    // Every TcpListener comes from `bind`: the loop needs its fd, so no other implementation will do.
-    const bad = (validate.isInstance(listener, TcpListenerImpl)
+    const bad = (validate.isInstance(listener, impl)
       ? undefined
-      : tcpStream.badInput(validate.notListener("serve", listener))) ??
-      tcpStream.badInput(validate.handler(handler)) ??
+      : tcpStream.badInput(validate.notListener("serve", listener, listenerKind))) ??
+      tcpStream.badInput(validate.handler(handler, streamKind)) ??
       tcpStream.badInput(validate.optionsObject(options, "serve")) ??
       tcpStream.badInput(validate.maxConnections(options, "serve"), RangeError)
     if (bad !== undefined) return bad
     const max = options?.maxConnections
     return runtime.withCaptured<never, NetError.NetError, Exclude<R, Scope.Scope>>((captured, fiber) => {
-      const server = new Server(listener as TcpListenerImpl, handler, max, captured, runtime.isTraced(fiber))
+      const server = new Server(listener as ListenerImpl<S, unknown>, handler, max, captured, runtime.isTraced(fiber))
       return Effect.ensuring(server.loop, server.shutdown)
     })
   })
+
+/** A bound listener, TCP or Unix, as a SocketServer needs it: its address (the line's) and its `serve`. */
+export interface Bound<A> {
+  readonly address: A
+  readonly serve: <E, R>(
+    handler: (stream: tcpStream.AnyStream) => Effect.Effect<void, E, R>,
+    options: { readonly maxConnections?: number | undefined }
+  ) => Effect.Effect<never, NetError.NetError, Exclude<R, Scope.Scope>>
+}
+
+/**
+ * A SocketServer's address and `run` over what `bind` binds, the same on both
+ * lines: each connection is `fromAccepted`'s Socket, a handler's failure goes
+ * to `unhandled` (each line logs it as its NodeSocketServer does), and a
+ * failure of `serve` is mapped by `runError`. `defect` is the check of
+ * `options`, run before any fd exists (and before `options` is read).
+ */
+export const socketServerOf = <A, Sock, RunError>(
+  defect: Error | undefined,
+  bind: Effect.Effect<Bound<A>, NetError.NetError, Netpoll | Scope.Scope>,
+  options: { readonly maxConnections?: number | undefined } | undefined,
+  fromAccepted: (stream: tcpStream.AnyStream) => Effect.Effect<Sock>,
+  unhandled: <R>(effect: Effect.Effect<unknown, unknown, R>) => Effect.Effect<void, never, R>,
+  runError: (cause: NetError.NetError) => RunError
+) =>
+  Effect.suspend(() =>
+    defect !== undefined ? Effect.die(defect) : Effect.map(bind, (bound) => {
+      const serveOptions = { maxConnections: options?.maxConnections }
+      return {
+        address: bound.address,
+        run: <R, E, _>(handler: (socket: Sock) => Effect.Effect<_, E, R>): Effect.Effect<never, RunError, R> =>
+          Effect.mapError(
+            bound.serve((stream) => unhandled(Effect.flatMap(fromAccepted(stream), handler)), serveOptions),
+            runError
+          )
+      }
+    })
+  )

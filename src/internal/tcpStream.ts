@@ -19,17 +19,25 @@ import * as spans from "./spans.js"
 
 export const TypeId: TcpStream.TypeId = Symbol.for("effect-netpoll/TcpStream") as TcpStream.TypeId
 
-/** getsockname or getpeername as an effect. */
-export const sockAddr = (
-  pollable: netpoll.Pollable,
-  syscall: "getsockname" | "getpeername"
-): Effect.Effect<address.Address, NetError.NetError> =>
+/** Carried by every connected stream of the library, TCP or Unix: what the adapters take. */
+const StreamTypeId: unique symbol = Symbol.for("effect-netpoll/Stream") as never
+
+/**
+ * getsockname or getpeername as an effect, for a family: `read` is its core
+ * call (an address as the addon gives it, or an error code), `make` the line's address.
+ */
+export const addressOf = <N, A>(
+  read: (pollable: netpoll.Pollable, syscall: "getsockname" | "getpeername") => N | number,
+  make: (native: N) => A
+) =>
+(pollable: netpoll.Pollable, syscall: "getsockname" | "getpeername"): Effect.Effect<A, NetError.NetError> =>
   Effect.suspend(() => {
-    const result = core.address(pollable, syscall)
-    return typeof result === "number"
-      ? Effect.fail(errors.fromCode(result, syscall))
-      : Effect.succeed(address.fromNative(result))
+    const result = read(pollable, syscall)
+    return typeof result === "number" ? Effect.fail(errors.fromCode(result, syscall)) : Effect.succeed(make(result))
   })
+
+/** getsockname or getpeername of a TCP socket as an effect. */
+export const sockAddr = addressOf(core.address, address.fromNative)
 
 /** The effect a woken fiber runs for a core wait code, or the code's failure. */
 const waitOrFail = <A>(
@@ -49,7 +57,7 @@ const waitOrFail = <A>(
 
 /** One `read` or `write` (or its vectored form) as an effect, which is also what a woken fiber runs again. */
 const onceEffect = <B>(
-  self: TcpStreamImpl,
+  self: StreamImpl<unknown>,
   direction: netpoll.Direction,
   syscall: "read" | "write",
   shape: core.Shape<B>,
@@ -67,7 +75,7 @@ const onceEffect = <B>(
 
 /** One `readExact`, `writeAll`, `writeAllVectored` or `readToEnd`: the core's Transfer, its codes as effects. */
 const transferEffect = <B>(
-  self: TcpStreamImpl,
+  self: StreamImpl<unknown>,
   syscall: "read" | "write",
   transfer: core.Transfer<B>
 ): Effect.Effect<void, NetError.NetError> => {
@@ -118,14 +126,27 @@ export function badInput(
 export const isTcpStream = (u: unknown): u is TcpStream.TcpStream => validate.hasTypeId(u, TypeId)
 
 /**
- * `makeSocket`'s `open`, dying (with a message naming `open`) when what it
- * yields is no TcpStream: the Socket would otherwise call methods it lacks.
+ * Whether a value is a connected stream of the library, a TcpStream or a
+ * UnixStream (false, never a throw, for anything else): what the adapters take.
  */
-export const openedStream = <E, R>(
-  open: Effect.Effect<TcpStream.TcpStream, E, R>
-): Effect.Effect<TcpStream.TcpStream, E, R> =>
+export const isStream = (u: unknown): u is AnyStream => validate.hasTypeId(u, StreamTypeId)
+
+/**
+ * A connected stream, TCP or Unix: what the adapters (toStream, toSink,
+ * toDuplex, the Socket) use of it, which both have.
+ */
+export type AnyStream = Pick<
+  TcpStream.TcpStream,
+  Exclude<keyof TcpStream.TcpStream, typeof TypeId | "peerAddr" | "localAddr" | "tryClone" | "setNoDelay" | "setKeepAlive">
+>
+
+/**
+ * `makeSocket`'s `open`, dying (with a message naming `open`) when what it
+ * yields is no stream: the Socket would otherwise call methods it lacks.
+ */
+export const openedStream = <S, E, R>(open: Effect.Effect<S, E, R>): Effect.Effect<S, E, R> =>
   Effect.flatMap(open, (stream) =>
-    isTcpStream(stream) ? Effect.succeed(stream) : Effect.die(new TypeError(validate.notOpenedStream(stream))))
+    isStream(stream) ? Effect.succeed(stream) : Effect.die(new TypeError(validate.notOpenedStream(stream))))
 
 /** Effect's guard, false for a value that throws when asked (a Proxy whose traps throw). */
 const isEffect = (u: unknown): boolean => {
@@ -147,11 +168,12 @@ export const socketDefect = (
   what: "makeSocket" | "layerSocket",
   open: unknown,
   options: unknown,
-  hasChunkSize: boolean
+  hasChunkSize: boolean,
+  connectOptions: (options: unknown, what: string) => string | undefined = validate.connectOptions
 ): Error | undefined => {
   const message = (what === "makeSocket" && !isEffect(open) ? validate.notOpenEffect(open) : undefined) ??
     validate.optionsObject(options, what) ??
-    (what === "layerSocket" ? validate.connectOptions(options, what) : undefined)
+    (what === "layerSocket" ? connectOptions(options, what) : undefined)
   if (message !== undefined) return new TypeError(message)
   const size = hasChunkSize ? validate.chunkSize(options, what) : undefined
   if (size !== undefined) return new RangeError(size)
@@ -161,29 +183,63 @@ export const socketDefect = (
     : new TypeError(validate.notOpenTimeout(what, openTimeout))
 }
 
+/**
+ * A `layerSocket`'s Socket, on both lines and for both families: `options`
+ * checked once, when the layer is built (`connectOptions` are the family's
+ * own: none for Unix), then `make` over what `dial` opens.
+ */
+export const checkedSocket = <S>(
+  options: unknown,
+  hasChunkSize: boolean,
+  connectOptions: (options: unknown, what: string) => string | undefined,
+  dial: () => Effect.Effect<AnyStream, NetError.NetError, Netpoll | Scope.Scope>,
+  make: (open: Effect.Effect<AnyStream, NetError.NetError, Netpoll | Scope.Scope>) => Effect.Effect<S, never, Netpoll>
+): Effect.Effect<S, never, Netpoll> =>
+  Effect.suspend(() => {
+    const defect = socketDefect("layerSocket", undefined, options, hasChunkSize, connectOptions)
+    return defect !== undefined ? Effect.die(defect) : make(dial())
+  })
+
 /** An empty read or write: 0 at once, or SocketClosed. */
-const empty = (self: TcpStreamImpl, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
+const empty = (self: StreamImpl<unknown>, syscall: string): Effect.Effect<number, NetError.SocketClosed> =>
   Effect.suspend(() =>
     core.empty(self.pollable) === 0 ? Effect.succeed(0) : Effect.fail(errors.closed(syscall, self.remote))
   )
 
-const fromRc = (self: TcpStreamImpl, syscall: string, rc: number): Effect.Effect<void, NetError.NetError> =>
+export const fromRc = (self: StreamImpl<unknown>, syscall: string, rc: number): Effect.Effect<void, NetError.NetError> =>
   rc < 0 ? Effect.fail(errors.fromCode(rc, syscall, self.remote)) : Effect.void
 
-class TcpStreamImpl implements TcpStream.TcpStream {
-  readonly [TypeId]: TcpStream.TypeId = TypeId
+/** What a kind of stream (TCP, Unix) brings to the calls they share. */
+export interface StreamKind<Self, Addr> {
+  /** The public type's name, for `toString`. */
+  readonly name: string
+  /** getsockname or getpeername as the family's address. */
+  readonly address: (
+    pollable: netpoll.Pollable,
+    syscall: "getsockname" | "getpeername"
+  ) => Effect.Effect<Addr, NetError.NetError>
+  /** The peer as text (getpeername), or undefined when it cannot be had. */
+  readonly peerName: (pollable: netpoll.Pollable) => string | undefined
+  /** A stream of this kind over `pollable` (a clone). */
+  readonly wrap: (pollable: netpoll.Pollable, remote: string | undefined) => Self
+}
+
+/**
+ * A connected stream socket, TCP or Unix: every call but those that depend on
+ * the address family, which its `kind` answers. `Self` is the stream type `tryClone` gives.
+ */
+export abstract class StreamImpl<Self, Addr = unknown> {
+  readonly [StreamTypeId] = StreamTypeId
 
   constructor(
     readonly pollable: netpoll.Pollable,
-    private peer: string | undefined
+    private peer: string | undefined,
+    private readonly kind: StreamKind<Self, Addr>
   ) {}
 
   /** The peer as text, for error messages: known from connect, looked up once otherwise. */
   get remote(): string | undefined {
-    if (this.peer === undefined) {
-      const peer = core.address(this.pollable, "getpeername")
-      if (typeof peer !== "number") this.peer = String(address.fromNative(peer))
-    }
+    if (this.peer === undefined) this.peer = this.kind.peerName(this.pollable)
     return this.peer
   }
 
@@ -271,29 +327,55 @@ class TcpStreamImpl implements TcpStream.TcpStream {
     return Effect.map(this.readToEnd(options), (bytes) => decoder.decode(bytes))
   }
 
-  get tryClone(): Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope> {
+  get tryClone(): Effect.Effect<Self, NetError.NetError, Scope.Scope> {
     return Effect.flatMap(Effect.scope, (scope) =>
       Effect.uninterruptible(Effect.suspend(() => {
         const clone = core.dup(this.pollable)
         if (!netpoll.isPollable(clone)) {
           return Effect.fail(errors.fromCode(clone.code, clone.syscall, this.remote))
         }
-        return Effect.as(Scope.addFinalizer(scope, netpoll.close(clone)), new TcpStreamImpl(clone, this.remote))
+        return Effect.as(Scope.addFinalizer(scope, netpoll.close(clone)), this.kind.wrap(clone, this.remote))
       })))
-  }
-
-  get peerAddr(): Effect.Effect<address.Address, NetError.NetError> {
-    return sockAddr(this.pollable, "getpeername")
-  }
-
-  get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
-    return sockAddr(this.pollable, "getsockname")
   }
 
   shutdown(how: "read" | "write" | "both"): Effect.Effect<void, NetError.NetError> {
     return Effect.suspend(() =>
       badInput(validate.shutdownHow(how)) ?? fromRc(this, "shutdown", core.shutdown(this.pollable, how))
     )
+  }
+
+  get close(): Effect.Effect<void> {
+    return netpoll.close(this.pollable)
+  }
+
+  get peerAddr(): Effect.Effect<Addr, NetError.NetError> {
+    return this.kind.address(this.pollable, "getpeername")
+  }
+
+  get localAddr(): Effect.Effect<Addr, NetError.NetError> {
+    return this.kind.address(this.pollable, "getsockname")
+  }
+
+  toString(): string {
+    return `${this.kind.name}(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
+  }
+}
+
+const tcpKind: StreamKind<TcpStream.TcpStream, address.Address> = {
+  name: "TcpStream",
+  address: sockAddr,
+  peerName: (pollable) => {
+    const peer = core.address(pollable, "getpeername")
+    return typeof peer === "number" ? undefined : String(address.fromNative(peer))
+  },
+  wrap: (pollable, remote) => new TcpStreamImpl(pollable, remote)
+}
+
+class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream, address.Address> implements TcpStream.TcpStream {
+  readonly [TypeId]: TcpStream.TypeId = TypeId
+
+  constructor(pollable: netpoll.Pollable, peer: string | undefined) {
+    super(pollable, peer, tcpKind)
   }
 
   setNoDelay(on: boolean): Effect.Effect<void, NetError.NetError> {
@@ -308,31 +390,58 @@ class TcpStreamImpl implements TcpStream.TcpStream {
         fromRc(this, "setsockopt", core.setKeepAlive(this.pollable, on, initialDelayMillis))
     )
   }
-
-  get close(): Effect.Effect<void> {
-    return netpoll.close(this.pollable)
-  }
-
-  toString(): string {
-    return `TcpStream(fd ${this.pollable.fd}${this.remote === undefined ? "" : ` -> ${this.remote}`})`
-  }
 }
 
 /** Wraps a connected fd that the caller has already registered and scoped. */
 export const fromPollable = (pollable: netpoll.Pollable, remote: string | undefined): TcpStream.TcpStream =>
   new TcpStreamImpl(pollable, remote)
 
-/** Waits until a pending connect completes (or fails). */
-const awaitConnected = (pollable: netpoll.Pollable, address: string): Effect.Effect<void, NetError.NetError> =>
+/** Waits until a pending connect completes (or fails); `peerOf` is the family's getpeername. */
+const awaitConnected = (
+  pollable: netpoll.Pollable,
+  address: string,
+  peerOf: ((fd: number) => unknown) | undefined
+): Effect.Effect<void, NetError.NetError> =>
   netpoll.waitReady(
     pollable.output,
     Effect.suspend(() => {
-      const rc = core.connectResult(pollable)
+      const rc = core.connectResult(pollable, peerOf)
       return rc === 0 ? Effect.void : rc === core.WAIT_READY
-        ? awaitConnected(pollable, address)
+        ? awaitConnected(pollable, address, peerOf)
         : Effect.fail(errors.fromCode(rc, "connect", address))
     })
   )
+
+/** How one connect of a family starts and what it makes: see `connectWith`. */
+export interface Dial<S> {
+  /** The address as text, for errors and the stream's `remote`. */
+  readonly name: string
+  /** The socket, its registration and a nonblocking connect(2). */
+  readonly start: () => { readonly pollable: netpoll.Pollable; readonly pending: boolean } | core.Failure
+  /** The family's getpeername, which tells a finished connect; TCP's when left out. */
+  readonly peerOf?: ((fd: number) => unknown) | undefined
+  readonly wrap: (pollable: netpoll.Pollable, remote: string) => S
+}
+
+/**
+ * One connect, TCP or Unix: only the wait for a pending connect is
+ * interruptible, and an interrupted or failed one closes its socket at once;
+ * a connected one is closed by `scope`.
+ */
+export const connectWith = <S>(scope: Scope.Scope, dial: Dial<S>): Effect.Effect<S, NetError.NetError> =>
+  Effect.uninterruptibleMask((restore) => {
+    const { name } = dial
+    const started = dial.start()
+    if ("code" in started) return Effect.fail(errors.fromCode(started.code, started.syscall, name))
+    const { pending, pollable } = started
+    const connected = pending ? restore(awaitConnected(pollable, name, dial.peerOf)) : Effect.void
+    return Effect.onExit(connected, (exit) => {
+      if (Exit.isFailure(exit)) return netpoll.close(pollable)
+      core.connected(pollable)
+      metrics.connected()
+      return Scope.addFinalizer(scope, netpoll.close(pollable))
+    }).pipe(Effect.as(dial.wrap(pollable, name)))
+  })
 
 const connectOne = (
   poller: netpoll.Poller,
@@ -340,22 +449,17 @@ const connectOne = (
   addr: address.Address,
   options: TcpStream.ConnectOptions | undefined
 ): Effect.Effect<TcpStream.TcpStream, NetError.NetError> =>
-  Effect.uninterruptibleMask((restore) => {
-    const name = String(addr)
+  Effect.suspend(() => {
     const keepAlive = options?.keepAlive
-    const started = core.connectStart(poller, address.family(addr), address.host(addr), addr.port, {
-      noDelay: options?.noDelay ?? true,
-      keepAlive: keepAlive === undefined || keepAlive === false ? false : keepAlive === true ? 0 : keepAlive
+    return connectWith(scope, {
+      name: String(addr),
+      start: () =>
+        core.connectStart(poller, address.family(addr), address.host(addr), addr.port, {
+          noDelay: options?.noDelay ?? true,
+          keepAlive: keepAlive === undefined || keepAlive === false ? false : keepAlive === true ? 0 : keepAlive
+        }),
+      wrap: fromPollable
     })
-    if ("code" in started) return Effect.fail(errors.fromCode(started.code, started.syscall, name))
-    const { pending, pollable } = started
-    const connected = pending ? restore(awaitConnected(pollable, name)) : Effect.void
-    return Effect.onExit(connected, (exit) => {
-      if (Exit.isFailure(exit)) return netpoll.close(pollable)
-      core.connected(pollable)
-      metrics.connected()
-      return Scope.addFinalizer(scope, netpoll.close(pollable))
-    }).pipe(Effect.as(fromPollable(pollable, name)))
   })
 
 const tryEach = (

@@ -6,9 +6,10 @@ import type * as NetError from "../NetError.js"
 import type * as TcpStream from "../TcpStream.js"
 import { duplex } from "./core.js"
 import { adapterDefect, writeAllOf } from "./tcpDuplex.js"
+import type { AnyStream } from "./tcpStream.js"
 
 export const toStream = (
-  stream: TcpStream.TcpStream,
+  stream: AnyStream,
   options?: TcpStream.StreamOptions
 ): Stream.Stream<Uint8Array, NetError.NetError> =>
   Stream.suspend(() => {
@@ -23,7 +24,7 @@ export const toStream = (
     )
   })
 
-export const toSink = (stream: TcpStream.TcpStream): Sink.Sink<void, Uint8Array, never, NetError.NetError> =>
+export const toSink = (stream: AnyStream): Sink.Sink<void, Uint8Array, never, NetError.NetError> =>
   Sink.suspend(() => {
     const defect = adapterDefect("toSink", stream)
     return defect !== undefined

@@ -149,3 +149,37 @@ export const recordingTracer = (sampled = true) => {
   })
   return { spans, tracer }
 }
+
+// Unix sockets: the line's address record and its Socket API.
+
+/** The `_tag` of a Unix socket's address on this line (effect/net's UnixPathAddress). */
+export const unixTag = "UnixPathAddress"
+
+/** The line's Unix address record for a path, as `connect` and `bind` take it. */
+export const unixInput = (path: string): NetAddress.UnixPathAddress => NetAddress.unixPathAddress(path)
+
+/** A SocketServer handler that echoes until the client's end of stream. */
+export const socketEchoHandler = (socket: Socket.Socket): Effect.Effect<void> =>
+  Effect.ignore(Effect.scoped(Effect.gen(function*() {
+    const reader = yield* socket.reader
+    const writer = yield* socket.writer
+    while (true) yield* writer.writeAll(yield* reader.pull)
+  })))
+
+/** Sends `message` over a Socket (one dial) and reads as many bytes back. */
+export const socketRoundTrip = (socket: Socket.Socket, message: string): Effect.Effect<string, unknown> =>
+  Effect.scoped(Effect.gen(function*() {
+    const reader = yield* socket.reader
+    const writer = yield* socket.writer
+    yield* writer.write(message)
+    const decoder = new TextDecoder()
+    let got = ""
+    while (got.length < message.length) for (const chunk of yield* reader.pull) got += typeof chunk === "string" ? chunk : decoder.decode(chunk)
+    return got
+  }))
+
+/** The line's Socket service tag. */
+export { Socket as socketTag } from "effect/socket/Socket"
+
+/** The line's SocketServer service tag. */
+export { SocketServer as socketServerTag } from "effect/socket/SocketServer"

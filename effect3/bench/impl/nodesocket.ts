@@ -36,6 +36,8 @@ const ack = Uint8Array.of(1)
 const handle = (scenario: Scenario, params: Params, tally: Tally) =>
 (socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
   switch (scenario) {
+    case "unix-pingpong":
+      return Effect.die(new Error("unix-pingpong: NodeSocket is not measured over Unix sockets"))
     case "pingpong":
     case "many":
       return Effect.gen(function*() {
@@ -152,6 +154,8 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
           })
         return yield* pipelineBatches(params, open(port), send, receiveReplies)
       }
+      case "unix-pingpong":
+        return yield* Effect.die(new Error("unix-pingpong: NodeSocket is not measured over Unix sockets"))
       case "pingpong":
       case "many":
         return yield* roundTrips(scenario, params, open(port), pingPong)

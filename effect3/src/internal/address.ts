@@ -1,4 +1,5 @@
 import * as net from "node:net"
+import type * as SocketServer from "@effect/platform/SocketServer"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Equal from "effect/Equal"
@@ -151,3 +152,22 @@ export const resolve = (
     return Effect.map(lookup(host, validate.addressText(input)), (addresses) =>
       addresses.map((a) => fromNative([a.family, a.address, port])))
   })
+
+/** What `UnixStream.connect` and `UnixListener.bind` accept: a path, or `@effect/platform`'s UnixAddress. */
+export type UnixInput = string | { readonly _tag: "UnixAddress"; readonly path: string }
+
+/** What a Unix socket's `localAddr` and `peerAddr` return: `@effect/platform`'s `SocketServer.UnixAddress`. */
+export type UnixAddress = SocketServer.UnixAddress
+
+/** A Unix socket's address from its path. */
+export const unixAddress = (path: string): UnixAddress => ({ _tag: "UnixAddress", path })
+
+/**
+ * The path a Unix address input names (not yet checked: the core's
+ * `unix.pathMistake` does that), or undefined for any other value. Never throws.
+ */
+export const unixPathOf = (input: unknown): unknown =>
+  typeof input === "string" ? input : validate.field(input, "_tag") === "UnixAddress" ? validate.field(input, "path") : undefined
+
+/** The Unix address types a message names. */
+export const unixInputs = "a path or a { _tag: \"UnixAddress\", path }"

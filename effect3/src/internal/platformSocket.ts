@@ -10,13 +10,16 @@ import type * as NetError from "../NetError.js"
 import type * as Netpoll from "../Netpoll.js"
 import type * as SocketAddr from "../SocketAddr.js"
 import type * as TcpStream from "../TcpStream.js"
+import type * as unixAddress from "./address.js"
+import { validate } from "./core.js"
 import * as tcpStream from "./tcpStream.js"
+import * as unixStream from "./unixStream.js"
 
 /** libuv hands net.Socket 64 KiB reads; the same size gives handlers chunks like NodeSocket's. */
 const READ_SIZE = 64 * 1024
 
 interface Connection {
-  readonly stream: TcpStream.TcpStream
+  readonly stream: tcpStream.AnyStream
   /** The run's FiberSet; completing its Deferred ends the run, as NodeSocket's stream events do. */
   readonly handlers: FiberSet.FiberSet<unknown, unknown>
 }
@@ -24,7 +27,7 @@ interface Connection {
 const readError = (cause: NetError.NetError) => new Socket.SocketGenericError({ reason: "Read", cause })
 
 const readLoop = <_, E, R>(
-  stream: TcpStream.TcpStream,
+  stream: tcpStream.AnyStream,
   handlers: FiberSet.FiberSet<unknown, unknown>,
   handler: (_: Uint8Array) => Effect.Effect<_, E, R> | void
 ): Effect.Effect<void, Socket.SocketError, R> =>
@@ -50,7 +53,7 @@ const readLoop = <_, E, R>(
  * the connection and ends the run, and releasing the writer half-closes.
  */
 export const fromOpen = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, Socket.SocketError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, Socket.SocketError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.withFiberRuntime((fiber) => {
@@ -144,7 +147,7 @@ export const fromOpen = <R>(
   })
 
 export const makeSocket = <R>(
-  open: Effect.Effect<TcpStream.TcpStream, NetError.NetError, R>,
+  open: Effect.Effect<tcpStream.AnyStream, NetError.NetError, R>,
   options?: TcpStream.SocketOptions
 ): Effect.Effect<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Effect.suspend(() => {
@@ -164,17 +167,25 @@ export const layerSocket = (
 ): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
   Layer.effect(
     Socket.Socket,
-    Effect.suspend(() => {
-      const defect = tcpStream.socketDefect("layerSocket", undefined, options, false)
-      return defect !== undefined ? Effect.die(defect) : makeSocket(tcpStream.connect(address, options), options)
-    })
+    tcpStream.checkedSocket(options, false, validate.connectOptions, () => tcpStream.connect(address, options), (open) =>
+      makeSocket(open, options))
+  )
+
+/** `UnixStream.layerSocket`: a Socket that dials `input` on every run. */
+export const layerUnixSocket = (
+  input: unixAddress.UnixInput,
+  options?: TcpStream.SocketOptions
+): Layer.Layer<Socket.Socket, never, Netpoll.Netpoll> =>
+  Layer.effect(
+    Socket.Socket,
+    tcpStream.checkedSocket(options, false, () => undefined, () => unixStream.connect(input), (open) => makeSocket(open, options))
   )
 
 /**
  * The Socket of one accepted connection: its first run uses the stream and
  * closes it when it ends; later runs fail with a clean close, as NodeSocketServer's do.
  */
-export const fromAccepted = (stream: TcpStream.TcpStream): Effect.Effect<Socket.Socket> => {
+export const fromAccepted = (stream: tcpStream.AnyStream): Effect.Effect<Socket.Socket> => {
   let used = false
   return fromOpen(Effect.acquireRelease(
     Effect.suspend(() =>

@@ -209,3 +209,44 @@ export const recordingTracer = (sampled = true) => {
   })
   return { spans, tracer }
 }
+
+// Unix sockets: the line's address record and its Socket API.
+
+/** The `_tag` of a Unix socket's address on this line (@effect/platform's SocketServer.UnixAddress). */
+export const unixTag = "UnixAddress"
+
+/** The line's Unix address record for a path, as `connect` and `bind` take it. */
+export const unixInput = (path: string): { readonly _tag: "UnixAddress"; readonly path: string } => ({
+  _tag: "UnixAddress",
+  path
+})
+
+/** A SocketServer handler that echoes until the client's end of stream. */
+export const socketEchoHandler = (socket: Socket.Socket): Effect.Effect<void> =>
+  Effect.ignore(Effect.scoped(Effect.gen(function*() {
+    const write = yield* socket.writer
+    yield* socket.run((chunk) => write(chunk))
+  })))
+
+/** Sends `message` over a Socket (one run) and reads as many bytes back. */
+export const socketRoundTrip = (socket: Socket.Socket, message: string): Effect.Effect<string, unknown> =>
+  Effect.scoped(Effect.gen(function*() {
+    const decoder = new TextDecoder()
+    const done = yield* Deferred.make<string>()
+    let got = ""
+    const write = yield* socket.writer
+    const running = yield* Effect.fork(socket.run((chunk) => {
+      got += decoder.decode(chunk)
+      if (got.length >= message.length) Deferred.unsafeDone(done, Effect.succeed(got))
+    }))
+    yield* write(message)
+    const result = yield* Deferred.await(done)
+    yield* Fiber.interrupt(running)
+    return result
+  }))
+
+/** The line's Socket service tag. */
+export { Socket as socketTag } from "@effect/platform/Socket"
+
+/** The line's SocketServer service tag. */
+export { SocketServer as socketServerTag } from "@effect/platform/SocketServer"

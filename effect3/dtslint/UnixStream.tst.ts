@@ -1,0 +1,1 @@
+../../dtslint/UnixStream.tst.ts

@@ -1,0 +1,1 @@
+../../test/UnixStream.test.ts
