@@ -500,3 +500,18 @@ bool np_sockets_init(napi_env env, napi_value exports) {
   if (s != napi_ok) np_throw_status(env, s);
   return s == napi_ok;
 }
+
+/* The address helpers above, for the other socket files (datagram.c). */
+int np_make_addr(int64_t family, const char* ip, int64_t port, struct sockaddr_storage* ss,
+                 socklen_t* len) {
+  return make_addr(family, ip, port, ss, len);
+}
+
+bool np_addr_args(napi_env env, napi_value* argv, struct sockaddr_storage* ss, socklen_t* len,
+                  int* err) {
+  return addr_args(env, argv, ss, len, err);
+}
+
+napi_value np_addr_value(napi_env env, const struct sockaddr_storage* ss) {
+  return addr_value(env, ss);
+}
