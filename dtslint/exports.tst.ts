@@ -52,6 +52,7 @@ describe("package exports", () => {
       | "AddressNotAvailable"
       | "NetworkUnreachable"
       | "HostUnreachable"
+      | "MessageTooLarge"
       | "HostNotFound"
       | "InvalidAddress"
       | "SocketClosed"

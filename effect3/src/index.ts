@@ -37,3 +37,8 @@ export * as TcpListener from "./TcpListener.js"
  * @since 0.1.0
  */
 export * as TcpStream from "./TcpStream.js"
+
+/**
+ * @since 0.5.0
+ */
+export * as UdpSocket from "./UdpSocket.js"
