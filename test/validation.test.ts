@@ -15,6 +15,7 @@ import * as NetError from "../src/NetError.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import * as UdpSocket from "../src/UdpSocket.js"
 import { loopTurns, openFds } from "./utils/fds.js"
 import { defects, dialSocket, failures, fork } from "./utils/line.js"
 import { bytes, eventually, pair, text } from "./utils/peers.js"
@@ -300,6 +301,8 @@ interface Fixture {
   readonly listener: TcpListener.TcpListener
   /** The listener's address, "127.0.0.1:<port>". */
   readonly address: string
+  /** A fresh UDP socket on 127.0.0.1, in the call's own Scope. */
+  readonly udp: UdpSocket.UdpSocket
 }
 
 interface PublicFunction {
@@ -386,6 +389,63 @@ const moduleFunctions: ReadonlyArray<PublicFunction> = [
   }
 ]
 
+const udpBindOptions = ["reuseAddr", "reusePort", "ipv6Only", "broadcast", "ttl", "recvBufferSize", "sendBufferSize"]
+const datagramSocketOptions = [...udpBindOptions, "connect", "receiveBuffer", "onError"]
+
+/**
+ * The functions UdpSocket exports, by name; the DatagramSocket backend only
+ * where the line has it (Effect 4).
+ */
+const udpFunctions: ReadonlyArray<PublicFunction> = [
+  {
+    name: "bind",
+    parameters: ["address", "options", ...udpBindOptions],
+    valid: () => ["127.0.0.1:0", undefined],
+    options: [1, udpBindOptions],
+    call: (_, [address, options]) => UdpSocket.bind(address, options)
+  },
+  {
+    name: "isUdpSocket",
+    parameters: ["u"],
+    valid: ({ udp }) => [udp],
+    call: (_, [u]) => Effect.sync(() => UdpSocket.isUdpSocket(u))
+  },
+  {
+    name: "makeDatagramSocket",
+    parameters: ["address", "options", ...datagramSocketOptions],
+    valid: () => ["127.0.0.1:0", undefined],
+    options: [1, datagramSocketOptions],
+    call: (_, [address, options]) => {
+      const make = (UdpSocket as Record<string, any>)["makeDatagramSocket"]
+      return Effect.flatMap(make(address, options) as Effect.Effect<any, never, any>, (socket) => Effect.scoped(socket.reader))
+    }
+  },
+  {
+    name: "layerDatagramSocket",
+    parameters: ["address", "options", ...datagramSocketOptions],
+    valid: () => ["127.0.0.1:0", undefined],
+    options: [1, datagramSocketOptions],
+    call: (_, [address, options]) => Layer.build((UdpSocket as Record<string, any>)["layerDatagramSocket"](address, options))
+  }
+].filter((fn) => fn.name in UdpSocket) as ReadonlyArray<PublicFunction>
+
+/** The methods of a UdpSocket, by name. */
+const udpMethods: Readonly<Record<string, Method>> = {
+  sendTo: { parameters: ["buf", "address"], valid: () => [buf(), "127.0.0.1:9"] },
+  recvFrom: { parameters: ["buf"], valid: () => [buf()] },
+  connect: { parameters: ["address"], valid: () => ["127.0.0.1:9"] },
+  send: { parameters: ["buf"], valid: () => [buf()] },
+  recv: { parameters: ["buf"], valid: () => [buf()] },
+  sendMany: { parameters: ["datagrams", "payload"], valid: () => [[{ payload: buf(), address: "127.0.0.1:9" }]] },
+  recvMany: { parameters: ["bufs"], valid: () => [[buf(), buf()]] },
+  setBroadcast: { parameters: ["on"], valid: () => [true] },
+  setTtl: { parameters: ["ttl"], valid: () => [64] },
+  setMulticastTtl: { parameters: ["ttl"], valid: () => [1] },
+  setMulticastLoop: { parameters: ["on"], valid: () => [true] },
+  joinMulticast: { parameters: ["group", "interface"], valid: () => ["239.255.1.1", "127.0.0.1"] },
+  leaveMulticast: { parameters: ["group", "interface"], valid: () => ["239.255.1.1", "127.0.0.1"] }
+}
+
 /** A method of a TcpStream: its parameters, valid arguments, and its options argument. */
 interface Method {
   readonly parameters: ReadonlyArray<string>
@@ -409,8 +469,8 @@ const streamMethods: Readonly<Record<string, Method>> = {
   setKeepAlive: { parameters: ["on", "initialDelayMillis"], valid: () => [true, 1000] }
 }
 
-/** The names of the methods of a TcpStream (not its getters), from its prototype. */
-const methodNames = (stream: TcpStream.TcpStream): Array<string> =>
+/** The names of the methods of a TcpStream or UdpSocket (not its getters), from its prototype. */
+const methodNames = (stream: object): Array<string> =>
   Object.entries(Object.getOwnPropertyDescriptors(Object.getPrototypeOf(stream)))
     .filter(([name, descriptor]) => typeof descriptor.value === "function" && name !== "constructor" && name !== "toString")
     .map(([name]) => name)
@@ -483,6 +543,14 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
         for (const fn of moduleFunctions) {
           if (!names.includes(fn.name)) problems.push(`${fn.name}: in the sweep, but not exported`)
         }
+        const udpNames = exportedFunctions(UdpSocket)
+        for (const name of udpNames) {
+          if (!udpFunctions.some((fn) => fn.name === name)) problems.push(`UdpSocket.${name}: exported, but not in the sweep`)
+        }
+        const udpMethodNames = yield* Effect.scoped(Effect.map(UdpSocket.bind("127.0.0.1:0"), methodNames))
+        for (const name of udpMethodNames) {
+          if (udpMethods[name] === undefined) problems.push(`UdpSocket.${name}: a method, but not in the sweep`)
+        }
         const methods = methodNames(client)
         expect(methods).toEqual(expect.arrayContaining(["read", "write", "readExact", "writeAll", "shutdown", "setKeepAlive"]))
         for (const name of methods) {
@@ -490,6 +558,16 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
         }
         const functions = [
           ...moduleFunctions,
+          ...udpFunctions,
+          ...udpMethodNames.flatMap((name): Array<PublicFunction> => {
+            const method = udpMethods[name]
+            return method === undefined ? [] : [{
+              name,
+              parameters: method.parameters,
+              valid: method.valid,
+              call: ({ udp }, args) => (udp as unknown as Record<string, (...args: ReadonlyArray<unknown>) => any>)[name]!(...args)
+            }]
+          }),
           ...methods.flatMap((name): Array<PublicFunction> => {
             const method = streamMethods[name]
             return method === undefined ? [] : [{
@@ -505,11 +583,11 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
         const before = openFds()
         let calls = 0
         for (const fn of functions) {
-          const arity = fn.valid({ stream: client, listener, address }).length
+          const arity = fn.valid({ stream: client, listener, address, udp: undefined as never }).length
           for (const [label, args] of argumentLists(fn, arity)) {
             calls++
             yield* Effect.scoped(Effect.gen(function*() {
-              const fixture: Fixture = { stream: yield* client.tryClone, listener, address }
+              const fixture: Fixture = { stream: yield* client.tryClone, listener, address, udp: yield* UdpSocket.bind("127.0.0.1:0") }
               let effect: Effect.Effect<unknown, unknown, any>
               try {
                 effect = fn.call(fixture, args(fixture))

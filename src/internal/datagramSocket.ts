@@ -188,27 +188,55 @@ const open = (
     return backing
   })
 
+const make = (
+  what: string,
+  input: address.Input,
+  options: UdpSocket.DatagramSocketOptions | undefined
+): Effect.Effect<DatagramSocket.DatagramSocket, never, Netpoll> =>
+  Effect.suspend(() => {
+    const defect = badInput(core.bindOptions(options, what)) ?? badInput(backendDefect(options, what))
+    if (defect !== undefined) return defect
+    // The contract reads its options once, here: a copy, so that getters run once and no later change counts.
+    const contract = { receiveBuffer: options?.receiveBuffer, onError: options?.onError }
+    return DatagramSocket.makeFromBackingSocket((events) => open(input, options, events), contract)
+  })
+
 export const makeDatagramSocket = (
   input: address.Input,
   options?: UdpSocket.DatagramSocketOptions
-): Effect.Effect<DatagramSocket.DatagramSocket, never, Netpoll> =>
-  Effect.suspend(() => {
-    const defect = badInput(core.bindOptions(options, "makeDatagramSocket")) ??
-      badInput(connectDefect(options, "makeDatagramSocket"))
-    if (defect !== undefined) return defect
-    return DatagramSocket.makeFromBackingSocket((events) => open(input, options, events), options)
-  })
+): Effect.Effect<DatagramSocket.DatagramSocket, never, Netpoll> => make("makeDatagramSocket", input, options)
 
 export const layerDatagramSocket = (
   input: address.Input,
   options?: UdpSocket.DatagramSocketOptions
 ): Layer.Layer<DatagramSocket.DatagramSocket, never, Netpoll> =>
-  Layer.effect(DatagramSocket.DatagramSocket, makeDatagramSocket(input, options))
+  Layer.effect(DatagramSocket.DatagramSocket, make("layerDatagramSocket", input, options))
 
-/** `connect` is an address input; `receiveBuffer` is the contract's to check. */
-const connectDefect = (options: unknown, what: string): string | undefined => {
+/**
+ * The backend's own options: `connect` an address input, `onError` a function,
+ * `receiveBuffer` the contract's (checked here, so that its defect names this
+ * function, not the contract's internals).
+ */
+const backendDefect = (options: unknown, what: string): string | undefined => {
   const connect = validate.field(options, "connect")
-  return connect === undefined || typeof connect === "string" || (typeof connect === "object" && connect !== null)
+  if (connect !== undefined && typeof connect !== "string" && (typeof connect !== "object" || connect === null)) {
+    return `${what}: connect must be an address ("host:port", { host, port } or an InetAddress), got ${validate.show(connect)}`
+  }
+  const onError = validate.field(options, "onError")
+  if (onError !== undefined && typeof onError !== "function") {
+    return `${what}: onError must be a function, got ${validate.show(onError)}`
+  }
+  const receiveBuffer = validate.field(options, "receiveBuffer")
+  if (receiveBuffer === undefined) return undefined
+  if (typeof receiveBuffer !== "object" || receiveBuffer === null) {
+    return `${what}: receiveBuffer must be an object ({ capacity?, strategy? }), got ${validate.show(receiveBuffer)}`
+  }
+  const capacity = validate.field(receiveBuffer, "capacity")
+  if (capacity !== undefined && !(typeof capacity === "number" && Number.isSafeInteger(capacity) && capacity >= 1)) {
+    return `${what}: receiveBuffer.capacity must be a positive whole number, got ${validate.show(capacity)}`
+  }
+  const strategy = validate.field(receiveBuffer, "strategy")
+  return strategy === undefined || strategy === "dropping" || strategy === "sliding"
     ? undefined
-    : `${what}: connect must be an address ("host:port", { host, port } or an InetAddress), got ${validate.show(connect)}`
+    : `${what}: receiveBuffer.strategy must be "dropping" or "sliding", got ${validate.show(strategy)}`
 }

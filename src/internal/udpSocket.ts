@@ -54,12 +54,59 @@ const call = <A>(
 const fromRc = (rc: number, syscall: string, where?: string): Effect.Effect<void, NetError.NetError> =>
   rc < 0 ? Effect.fail(errors.fromCode(rc, syscall, where)) : Effect.void
 
+/** The sender of the last receive (datagram i of a batch) as this line's address. */
+const senderAt = (self: UdpSocketImpl, i: number, batch: boolean): address.Address => {
+  const [family, ip, port] = core.sender(i, batch)
+  const last = self.lastSender
+  if (last !== undefined && last.port === port && address.host(last) === ip && address.family(last) === family) {
+    return last
+  }
+  return self.lastSender = address.fromNative([family, ip, port])
+}
+
+/**
+ * The one address a datagram goes to: an address of this line as it is, else
+ * resolved, the first of the socket's family (a socket of one family cannot
+ * reach the other's addresses), else the first.
+ */
+const target = (self: UdpSocketImpl, input: address.Input): Effect.Effect<address.Address, NetError.NetError> => {
+  if (address.isAddress(input)) return Effect.succeed(input)
+  return Effect.map(address.resolve(input), (addrs) => addrs.find((a) => address.family(a) === self.family) ?? addrs[0]!)
+}
+
+/** Sets an int option after its argument's check (`defect`). */
+const setOption = (
+  self: UdpSocketImpl,
+  defect: string | undefined,
+  option: number,
+  value: number
+): Effect.Effect<void, NetError.NetError> =>
+  Effect.suspend(() => badInput(defect) ?? fromRc(core.setOption(self.pollable, option, value), "setsockopt"))
+
+/** Joins or leaves a group. */
+const membership = (
+  self: UdpSocketImpl,
+  method: string,
+  join: boolean,
+  group: string,
+  iface: string | undefined
+): Effect.Effect<void, NetError.NetError> =>
+  Effect.suspend(() => {
+    const defect = badInput(core.multicastArgs(method, group, iface))
+    if (defect !== undefined) return defect
+    const family = core.groupFamily(group)
+    if (family === 0) {
+      return Effect.fail(new NetError.InvalidAddress({ address: group, reason: "a multicast group is an IP address" }))
+    }
+    return fromRc(core.membership(self.pollable, family, join, group, iface ?? ""), "setsockopt", group)
+  })
+
 class UdpSocketImpl implements UdpSocket.UdpSocket {
   readonly [TypeId]: UdpSocket.TypeId = TypeId
   /** The connected peer as text, for error messages. */
-  private peer: string | undefined = undefined
+  peer: string | undefined = undefined
   /** The last sender seen, reused while datagrams keep coming from it. */
-  private lastSender: address.Address | undefined = undefined
+  lastSender: address.Address | undefined = undefined
 
   constructor(
     readonly pollable: netpoll.Pollable,
@@ -71,32 +118,12 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     return this.pollable.fd
   }
 
-  private readonly peerText = (): string | undefined => this.peer
-
-  /** The sender of the last receive (datagram i of a batch) as this line's address. */
-  private senderAt(i: number, batch: boolean): address.Address {
-    const [family, ip, port] = core.sender(i, batch)
-    const last = this.lastSender
-    if (last !== undefined && last.port === port && address.host(last) === ip && address.family(last) === family) {
-      return last
-    }
-    return this.lastSender = address.fromNative([family, ip, port])
-  }
-
-  /**
-   * The one address a datagram goes to: an address of this line as it is, else
-   * resolved, the first of the socket's family (a socket of one family cannot
-   * reach the other's addresses), else the first.
-   */
-  private target(input: address.Input): Effect.Effect<address.Address, NetError.NetError> {
-    if (address.isAddress(input)) return Effect.succeed(input)
-    return Effect.map(address.resolve(input), (addrs) => addrs.find((a) => address.family(a) === this.family) ?? addrs[0]!)
-  }
+  readonly peerText = (): string | undefined => this.peer
 
   sendTo(buf: Uint8Array, to: address.Input): Effect.Effect<number, NetError.NetError> {
     if (!streamCore.isBytes(buf)) return badInput(validate.notBytes("sendTo", buf))
     const length = buf.length
-    return Effect.flatMap(this.target(to), (addr) => {
+    return Effect.flatMap(target(this, to), (addr) => {
       const [family, ip, port] = toNative(addr)
       return call(
         this.pollable.output,
@@ -114,13 +141,13 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     const input = this.pollable.input
     return call(input, "recvfrom", this.peerText, () => core.recvFrom(input, buf, length, true), (bytes) => ({
       bytes,
-      address: this.senderAt(0, false),
+      address: senderAt(this, 0, false),
       truncated: core.truncated()
     }))
   }
 
   connect(to: address.Input): Effect.Effect<void, NetError.NetError> {
-    return Effect.flatMap(this.target(to), (addr) =>
+    return Effect.flatMap(target(this, to), (addr) =>
       Effect.suspend(() => {
         const [family, ip, port] = toNative(addr)
         const rc = core.connect(this.pollable, family, ip, port)
@@ -173,7 +200,7 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
       return send(batch.map((d) => d.address === undefined ? undefined : toNative(d.address as address.Address)))
     }
     return Effect.flatMap(
-      Effect.forEach(batch, (d) => d.address === undefined ? Effect.succeed(undefined) : Effect.map(this.target(d.address), toNative)),
+      Effect.forEach(batch, (d) => d.address === undefined ? Effect.succeed(undefined) : Effect.map(target(this, d.address), toNative)),
       send
     )
   }
@@ -187,23 +214,18 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     return call(input, "recvmmsg", this.peerText, () => core.recvMany(input, batch, lengths, true), (n) => {
       const received: Array<UdpSocket.Received> = new Array(n)
       for (let i = 0; i < n; i++) {
-        received[i] = { bytes: core.bytesAt(i), address: this.senderAt(i, true), truncated: core.truncatedAt(i) }
+        received[i] = { bytes: core.bytesAt(i), address: senderAt(this, i, true), truncated: core.truncatedAt(i) }
       }
       return received
     })
   }
 
-  /** Sets an int option after its argument's check (`defect`). */
-  private option(defect: string | undefined, option: number, value: number): Effect.Effect<void, NetError.NetError> {
-    return Effect.suspend(() => badInput(defect) ?? fromRc(core.setOption(this.pollable, option, value), "setsockopt"))
-  }
-
   setBroadcast(on: boolean): Effect.Effect<void, NetError.NetError> {
-    return this.option(core.flag("setBroadcast", on), core.Option.broadcast, on ? 1 : 0)
+    return setOption(this, core.flag("setBroadcast", on), core.Option.broadcast, on ? 1 : 0)
   }
 
   setTtl(ttl: number): Effect.Effect<void, NetError.NetError> {
-    return this.option(core.ttl("setTtl", ttl, 1), core.ttlOption(this.family), ttl)
+    return setOption(this, core.ttl("setTtl", ttl, 1), core.ttlOption(this.family), ttl)
   }
 
   get ttl(): Effect.Effect<number, NetError.NetError> {
@@ -214,36 +236,23 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
   }
 
   setMulticastTtl(ttl: number): Effect.Effect<void, NetError.NetError> {
-    return this.option(core.ttl("setMulticastTtl", ttl, 0), core.multicastTtlOption(this.family), ttl)
+    return setOption(this, core.ttl("setMulticastTtl", ttl, 0), core.multicastTtlOption(this.family), ttl)
   }
 
   setMulticastLoop(on: boolean): Effect.Effect<void, NetError.NetError> {
-    return this.option(
+    return setOption(this, 
       core.flag("setMulticastLoop", on),
       core.multicastLoopOption(this.family),
       on ? 1 : 0
     )
   }
 
-  private membership(method: string, join: boolean, group: string, iface: string | undefined) {
-    return Effect.suspend(() => {
-      const defect = badInput(core.multicastArgs(method, group, iface))
-      if (defect !== undefined) return defect
-      const family = core.groupFamily(group)
-      if (family === 0) {
-        return Effect.fail(new NetError.InvalidAddress({ address: group, reason: "a multicast group is an IP address" }))
-      }
-      const rc = core.membership(this.pollable, family, join, group, iface ?? "")
-      return fromRc(rc, "setsockopt", group)
-    })
-  }
-
   joinMulticast(group: string, iface?: string): Effect.Effect<void, NetError.NetError> {
-    return this.membership("joinMulticast", true, group, iface)
+    return membership(this, "joinMulticast", true, group, iface)
   }
 
   leaveMulticast(group: string, iface?: string): Effect.Effect<void, NetError.NetError> {
-    return this.membership("leaveMulticast", false, group, iface)
+    return membership(this, "leaveMulticast", false, group, iface)
   }
 
   get localAddr(): Effect.Effect<address.Address, NetError.NetError> {
