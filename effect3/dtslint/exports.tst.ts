@@ -6,6 +6,7 @@ import * as Netpoll from "effect-netpoll/effect3/Netpoll"
 import * as SocketAddr from "effect-netpoll/effect3/SocketAddr"
 import * as TcpListener from "effect-netpoll/effect3/TcpListener"
 import * as TcpStream from "effect-netpoll/effect3/TcpStream"
+import * as UdpSocket from "effect-netpoll/effect3/UdpSocket"
 import { describe, expect, it } from "tstyche"
 
 // These imports go through package.json "exports", which point at dist/*.d.ts:
@@ -18,6 +19,7 @@ describe("package exports", () => {
     expect(Package.SocketAddr).type.toBe(SocketAddr)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
+    expect(Package.UdpSocket).type.toBe(UdpSocket)
   })
 
   it("the published declarations keep the public types", () => {
@@ -27,6 +29,11 @@ describe("package exports", () => {
     expect(TcpListener.bind("127.0.0.1:0")).type.toBe<
       Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
     >()
+    expect(UdpSocket.bind("127.0.0.1:0")).type.toBe<
+      Effect.Effect<UdpSocket.UdpSocket, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+    // No DatagramSocket backend on this line: @effect/platform 0.x has no datagram contract.
+    expect(UdpSocket).type.not.toHaveProperty("makeDatagramSocket")
   })
 
   it("internal modules are not importable", async () => {
