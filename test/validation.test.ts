@@ -396,7 +396,7 @@ const datagramSocketOptions = [...udpBindOptions, "connect", "receiveBuffer", "o
  * The functions UdpSocket exports, by name; the DatagramSocket backend only
  * where the line has it (Effect 4).
  */
-const udpFunctions: ReadonlyArray<PublicFunction> = [
+const udpFunctions: ReadonlyArray<PublicFunction> = ([
   {
     name: "bind",
     parameters: ["address", "options", ...udpBindOptions],
@@ -427,7 +427,7 @@ const udpFunctions: ReadonlyArray<PublicFunction> = [
     options: [1, datagramSocketOptions],
     call: (_, [address, options]) => Layer.build((UdpSocket as Record<string, any>)["layerDatagramSocket"](address, options))
   }
-].filter((fn) => fn.name in UdpSocket) as ReadonlyArray<PublicFunction>
+] satisfies ReadonlyArray<PublicFunction>).filter((fn) => fn.name in UdpSocket)
 
 /** The methods of a UdpSocket, by name. */
 const udpMethods: Readonly<Record<string, Method>> = {
