@@ -49,6 +49,15 @@ export const metric = (scenario: Scenario, params: Params): Metric => {
       }
     case "pipeline":
       return { unit: "commands/s", value: (s) => ops / seconds(s), cpuUnit: "µs/command", cpu: (c) => cpuMicros(c) / ops }
+    case "udp":
+      return {
+        unit: "packets/s",
+        value: (s) => ops / seconds(s),
+        cpuUnit: "µs/packet",
+        cpu: (c) => cpuMicros(c) / ops,
+        // The rest was dropped (the receiver's buffer was full): UDP has no flow control.
+        extra: { name: "delivered %", value: (s) => (100 * s.server.bytes) / ops }
+      }
     case "accept":
       return { unit: "connections/s", value: (s) => ops / seconds(s), cpuUnit: "µs/connection", cpu: (c) => cpuMicros(c) / ops }
     case "idle":

@@ -308,6 +308,7 @@ static napi_value js_udp_send_many(napi_env env, napi_callback_info info) {
   if (n == 0) return np_num(env, 0);
   if (!batch_alloc(env, &b, n)) return NULL;
   int err = 0;
+  napi_value prev = NULL;
   for (i = 0; i < n; i++) {
     uint8_t* data;
     size_t len;
@@ -322,7 +323,19 @@ static napi_value js_udp_send_many(napi_env env, napi_callback_info info) {
     if (napi_get_element(env, argv[2], i, &target) != napi_ok ||
         napi_typeof(env, target, &t) != napi_ok)
       goto thrown;
-    if (t == napi_undefined || t == napi_null) continue;
+    if (t == napi_undefined || t == napi_null) {
+      prev = NULL;
+      continue;
+    }
+    /* The same target object as the datagram before (a batch to one peer): parsed once. */
+    bool same = false;
+    if (i > 0 && prev != NULL && napi_strict_equals(env, target, prev, &same) == napi_ok && same) {
+      b.addrs[i] = b.addrs[i - 1];
+      b.msgs[i].msg_hdr.msg_name = &b.addrs[i];
+      b.msgs[i].msg_hdr.msg_namelen = b.msgs[i - 1].msg_hdr.msg_namelen;
+      continue;
+    }
+    prev = target;
     bool is_array = false;
     if (napi_is_array(env, target, &is_array) != napi_ok || !is_array) {
       napi_throw_type_error(env, NULL, "targets must hold [family, ip, port] arrays");

@@ -144,6 +144,34 @@ for (const [backend, netpollLayer] of backends) {
         }))
     }
 
+    it.effect("one sendMany batch reaches several destinations, given as addresses or strings", () =>
+      Effect.gen(function*() {
+        const a = yield* UdpSocket.bind("127.0.0.1:0")
+        const b = yield* UdpSocket.bind("127.0.0.1:0")
+        const c = yield* UdpSocket.bind("127.0.0.1:0")
+        const toB = yield* b.localAddr
+        const toC = yield* c.localAddr
+        // Runs of one address object (parsed once by the addon), alternations, and a string.
+        const targets = [toB, toB, toC, toB, toC, toC, `127.0.0.1:${toB.port}`]
+        const sent = yield* a.sendMany(targets.map((address, i) => ({ payload: bytes(`d${i}`), address })))
+        expect(sent).toBe(7)
+        const drain = (s: UdpSocket.UdpSocket, n: number) =>
+          Effect.gen(function*() {
+            const got: Array<string> = []
+            const bufs = [new Uint8Array(8), new Uint8Array(8), new Uint8Array(8), new Uint8Array(8)]
+            while (got.length < n) {
+              const batch = yield* bound(s.recvMany(bufs), "recvMany")
+              batch.forEach((r, i) => got.push(text(bufs[i]!.subarray(0, r.bytes))))
+            }
+            return got
+          })
+        expect(yield* drain(b, 4)).toEqual(["d0", "d1", "d3", "d6"])
+        expect(yield* drain(c, 3)).toEqual(["d2", "d4", "d5"])
+        // A bad address in a batch fails it before anything is sent.
+        const bad = yield* Effect.exit(a.sendMany([{ payload: bytes("x"), address: toB }, { payload: bytes("y"), address: "nope" }]))
+        expect(failureTag(bad)).toBe("InvalidAddress")
+      }))
+
     it.effect("the options of bind and the setters take effect (TTL, broadcast, buffer sizes)", () =>
       Effect.gen(function*() {
         const s = yield* UdpSocket.bind("127.0.0.1:0", { ttl: 9, broadcast: true, reuseAddr: true, sendBufferSize: 65536 })

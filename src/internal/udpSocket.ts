@@ -20,12 +20,20 @@ export const TypeId: UdpSocket.TypeId = Symbol.for("effect-netpoll/UdpSocket") a
 /** Whether a value is a UdpSocket of this line (false, never a throw, for anything else). */
 export const isUdpSocket = (u: unknown): u is UdpSocket.UdpSocket => validate.hasTypeId(u, TypeId)
 
-/** An address as the addon takes it. */
-const toNative = (addr: address.Address): streamCore.NativeAddress => [
-  address.family(addr),
-  address.host(addr),
-  addr.port
-]
+/**
+ * An address as the addon takes it, kept per address object: a sender of many
+ * datagrams to one address (a batch, a loop) formats it once, and the addon
+ * parses one target object once per batch.
+ */
+const natives = new WeakMap<object, streamCore.NativeAddress>()
+const toNative = (addr: address.Address): streamCore.NativeAddress => {
+  let native = natives.get(addr)
+  if (native === undefined) {
+    native = [address.family(addr), address.host(addr), addr.port]
+    natives.set(addr, native)
+  }
+  return native
+}
 
 /**
  * One datagram syscall as an effect, which is also what a woken fiber runs
@@ -184,23 +192,35 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
   sendMany(datagrams: ReadonlyArray<UdpSocket.OutgoingDatagram>): Effect.Effect<number, NetError.NetError> {
     const defect = core.datagrams("sendMany", datagrams)
     if (defect !== undefined) return badInput(defect)
-    // A copy of the first batch: the caller may change its array while the call waits.
-    const batch = datagrams.slice(0, core.MAX_BATCH)
-    const payloads = batch.map((d) => d.payload)
-    const lengths = core.lengths(payloads)
     const output = this.pollable.output
-    const send = (targets: ReadonlyArray<streamCore.NativeAddress | undefined> | undefined) =>
-      call(output, "sendmmsg", this.peerText, () => core.sendMany(output, payloads, lengths, targets), (n) => n)
     // Nothing to send: 0 at once (a park would wait for room that nothing needs).
-    if (batch.length === 0) {
+    if (datagrams.length === 0) {
       return Effect.suspend(() => this.pollable.closed ? Effect.fail(errors.closed("sendmmsg")) : Effect.succeed(0))
     }
-    if (batch.every((d) => d.address === undefined)) return send(undefined)
-    if (batch.every((d) => d.address === undefined || address.isAddress(d.address))) {
-      return send(batch.map((d) => d.address === undefined ? undefined : toNative(d.address as address.Address)))
+    // Copies of the first batch: the caller may change its array while the call waits.
+    const count = Math.min(datagrams.length, core.MAX_BATCH)
+    const payloads: Array<Uint8Array> = new Array(count)
+    const lengths: Array<number> = new Array(count)
+    const targets: Array<streamCore.NativeAddress | undefined> = new Array(count)
+    let addressed = false
+    let unresolved = false
+    for (let i = 0; i < count; i++) {
+      const d = datagrams[i]!
+      payloads[i] = d.payload
+      lengths[i] = d.payload.length
+      const to = d.address
+      if (to === undefined) continue
+      addressed = true
+      if (address.isAddress(to)) targets[i] = toNative(to)
+      else unresolved = true
     }
+    const send = (resolved: ReadonlyArray<streamCore.NativeAddress | undefined> | undefined) =>
+      call(output, "sendmmsg", this.peerText, () => core.sendMany(output, payloads, lengths, resolved), (n) => n)
+    if (!addressed) return send(undefined)
+    if (!unresolved) return send(targets)
     return Effect.flatMap(
-      Effect.forEach(batch, (d) => d.address === undefined ? Effect.succeed(undefined) : Effect.map(target(this, d.address), toNative)),
+      Effect.forEach(datagrams.slice(0, count), (d) =>
+        d.address === undefined ? Effect.succeed(undefined) : Effect.map(target(this, d.address), toNative)),
       send
     )
   }
