@@ -9,41 +9,13 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { bound, text } from "./utils/peers.js"
-import { type Child, interrupt, runExample, startDnsmasq, WAIT } from "./utils/processes.js"
+import { type Child, interrupt, runExample, WAIT } from "./utils/processes.js"
 
 const listeningPort = (child: Child) =>
   Effect.map(child.waitFor(/listening on 127\.0\.0\.1:(\d+)/), (match) => match[1]!)
 
 // excludeTestServices: `it.effect` runs on the real clock, as child processes do.
 layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
-  describe("udp-dns-query", () => {
-    it.effect("asks a local dnsmasq for an A record over UDP and prints the answer", () =>
-      Effect.gen(function*() {
-        const { port } = yield* startDnsmasq({ "example.test": "10.1.2.3" })
-        const query = yield* runExample("udp-dns-query.ts", ["example.test", `127.0.0.1:${port}`])
-        const closed = yield* query.closed
-        expect(closed, query.output()).toEqual({ code: 0, signal: null })
-        expect(query.stdout().toString()).toMatch(new RegExp(
-          `^query example\\.test A -> 127\\.0\\.0\\.1:${port} \\(id \\d+, 30 bytes, attempt 1\\)\n` +
-            `answer from 127\\.0\\.0\\.1:${port}: 1 record\\(s\\), NOERROR\n` +
-            "example\\.test A 10\\.1\\.2\\.3 ttl 0\n$"
-        ))
-        expect(query.stderr()).toBe("")
-      }))
-
-    it.effect("exits with code 1 on NXDOMAIN, and with ConnectionRefused when nothing listens", () =>
-      Effect.gen(function*() {
-        const { port } = yield* startDnsmasq({})
-        const missing = yield* runExample("udp-dns-query.ts", ["nothing.invalid", `127.0.0.1:${port}`])
-        expect((yield* missing.closed).code).toBe(1)
-        expect(missing.stdout().toString()).toContain("0 record(s), NXDOMAIN\n")
-        expect(missing.stderr()).toContain("DnsError: nothing.invalid: NXDOMAIN")
-        const nobody = yield* runExample("udp-dns-query.ts", ["example.test", "127.0.0.1:1"], { DNS_SERVER: "ignored" })
-        expect((yield* nobody.closed).code).toBe(1)
-        expect(nobody.stderr()).toContain("ConnectionRefused: recv 127.0.0.1:1: connection refused")
-      }))
-  })
-
   describe("demo", () => {
     it.effect("runs every step, prints its summary and exits by itself with code 0", () =>
       Effect.gen(function*() {
@@ -64,6 +36,22 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
             "timeout left the connection intact, ConnectionRefused caught by tag\ndemo finished\n"
         )
         expect(demo.stderr()).toBe("")
+      }))
+  })
+
+  describe("workers", () => {
+    it.effect("serves its clients from two worker threads, then stops and joins them and exits with code 0", () =>
+      Effect.gen(function*() {
+        const workers = yield* runExample("workers.ts", ["127.0.0.1:0", "2", "300"])
+        const closed = yield* workers.closed
+        expect(closed, workers.output()).toEqual({ code: 0, signal: null })
+        const output = workers.output()
+        expect(output).toMatch(/^listening on 127\.0\.0\.1:\d+ with 2 threads\n/)
+        const served = /\n300 connections served by (\d+) threads \(thread \d+: (\d+), thread \d+: (\d+)\)\n/.exec(output)
+        expect(served, output).not.toBeNull()
+        expect(served![1]).toBe("2")
+        expect(Number(served![2]) + Number(served![3])).toBe(300)
+        expect(workers.stderr()).toBe("")
       }))
   })
 

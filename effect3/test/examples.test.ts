@@ -7,7 +7,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpStream from "../src/TcpStream.js"
-import { type Child, ChildError, interrupt, runExample, startDnsmasq, WAIT } from "./utils/processes.js"
+import { type Child, ChildError, interrupt, runExample, WAIT } from "./utils/processes.js"
 
 const bound = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.timeoutFail(effect, {
@@ -19,34 +19,6 @@ const listeningPort = (child: Child) =>
   Effect.map(child.waitFor(/listening on 127\.0\.0\.1:(\d+)/), (match) => match[1]!)
 
 layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
-  describe("udp-dns-query", () => {
-    it.scoped("asks a local dnsmasq for an A record over UDP and prints the answer", () =>
-      Effect.gen(function*() {
-        const { port } = yield* startDnsmasq({ "example.test": "10.1.2.3" })
-        const query = yield* runExample("udp-dns-query.ts", ["example.test", `127.0.0.1:${port}`])
-        const closed = yield* query.closed
-        expect(closed, query.output()).toEqual({ code: 0, signal: null })
-        expect(query.stdout().toString()).toMatch(new RegExp(
-          `^query example\\.test A -> 127\\.0\\.0\\.1:${port} \\(id \\d+, 30 bytes, attempt 1\\)\n` +
-            `answer from 127\\.0\\.0\\.1:${port}: 1 record\\(s\\), NOERROR\n` +
-            "example\\.test A 10\\.1\\.2\\.3 ttl 0\n$"
-        ))
-        expect(query.stderr()).toBe("")
-      }))
-
-    it.scoped("exits with code 1 on NXDOMAIN, and with ConnectionRefused when nothing listens", () =>
-      Effect.gen(function*() {
-        const { port } = yield* startDnsmasq({})
-        const missing = yield* runExample("udp-dns-query.ts", ["nothing.invalid", `127.0.0.1:${port}`])
-        expect((yield* missing.closed).code).toBe(1)
-        expect(missing.stdout().toString()).toContain("0 record(s), NXDOMAIN\n")
-        expect(missing.stderr()).toContain("DnsError: nothing.invalid: NXDOMAIN")
-        const nobody = yield* runExample("udp-dns-query.ts", ["example.test", "127.0.0.1:1"], { DNS_SERVER: "ignored" })
-        expect((yield* nobody.closed).code).toBe(1)
-        expect(nobody.stderr()).toContain("ConnectionRefused: recv 127.0.0.1:1: connection refused")
-      }))
-  })
-
   describe("demo", () => {
     it.scoped("runs every step, prints its summary and exits by itself with code 0", () =>
       Effect.gen(function*() {
@@ -63,6 +35,25 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
             "timeout left the connection intact, ConnectionRefused caught by tag"
         )
         expect(output).toContain("demo finished")
+      }))
+  })
+
+  describe("workers", () => {
+    it.scoped("echoes from its worker threads, and SIGINT stops and joins them with code 0", () =>
+      Effect.gen(function*() {
+        const server = yield* runExample("workers.ts", ["127.0.0.1:0", "2"])
+        const match = yield* server.waitFor(/listening on 127\.0\.0\.1:(\d+) with threads (\d+), (\d+)\n/)
+        expect(match[2]).not.toBe(match[3])
+        for (let i = 0; i < 20; i++) {
+          const stream = yield* TcpStream.connect(`127.0.0.1:${match[1]}`)
+          yield* stream.writeAll(new TextEncoder().encode(`hello ${i}`))
+          const reply = new Uint8Array(`hello ${i}`.length)
+          yield* bound(stream.readExact(reply))
+          expect(new TextDecoder().decode(reply)).toBe(`hello ${i}`)
+          yield* stream.close
+        }
+        expect(yield* interrupt(server)).toEqual({ code: 0, signal: null })
+        expect(server.output()).toContain("shutting down")
       }))
   })
 

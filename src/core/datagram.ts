@@ -50,15 +50,11 @@ export const multicastTtlOption = (family: 4 | 6): number => family === 4 ? Opti
 export const multicastLoopOption = (family: 4 | 6): number =>
   family === 4 ? Option.multicastLoop4 : Option.multicastLoop6
 
-/** What `bind` sets on its socket before binding. */
-export interface BindSettings {
-  readonly reuseAddr?: boolean | undefined
-  readonly reusePort?: boolean | undefined
-  readonly ipv6Only?: boolean | undefined
-  readonly broadcast?: boolean | undefined
-  readonly ttl?: number | undefined
-  readonly recvBufferSize?: number | undefined
-  readonly sendBufferSize?: number | undefined
+/** What `bind` sets on its socket before binding: the public `BindOptions`, by name. */
+export type BindSettings = {
+  readonly [K in "reuseAddr" | "reusePort" | "ipv6Only" | "broadcast"]?: boolean | undefined
+} & {
+  readonly [K in "ttl" | "recvBufferSize" | "sendBufferSize"]?: number | undefined
 }
 
 /**
