@@ -227,6 +227,42 @@ for (const [backend, netpollLayer] of backends) {
         expect(failureTag(yield* Effect.exit(receiver.joinMulticast("not-an-ip")))).toBe("InvalidAddress")
       }))
 
+    it.effect("multicast over IPv6: a group joined on an interface gets what this host sends to it", () =>
+      Effect.gen(function*() {
+        // lo has no multicast: the first interface with an IPv6 address carries the group.
+        const iface = Object.entries(os.networkInterfaces()).find(([, list]) =>
+          list?.some((a) => a.family === "IPv6" && !a.internal)
+        )?.[0]
+        if (iface === undefined) {
+          console.log("IPv6 multicast skipped: no interface with an IPv6 address here")
+          return
+        }
+        const group = "ff02::1:7777"
+        const receiver = yield* UdpSocket.bind("[::]:0", { reuseAddr: true })
+        const port = (yield* receiver.localAddr).port
+        const joined = yield* Effect.exit(receiver.joinMulticast(group, iface))
+        if (Exit.isFailure(joined)) {
+          console.log(`IPv6 multicast skipped: joining ${group} on ${iface} failed here (${String(joined.cause)})`)
+          return
+        }
+        const sender = yield* UdpSocket.bind("[::]:0")
+        yield* sender.setMulticastLoop(true)
+        yield* sender.setMulticastTtl(1)
+        const sent = yield* Effect.exit(sender.sendTo(bytes("six"), `[${group}%${iface}]:${port}`))
+        if (Exit.isFailure(sent)) {
+          console.log(`IPv6 multicast skipped: no route for ${group} on ${iface} (${String(sent.cause)})`)
+          return
+        }
+        const buf = new Uint8Array(8)
+        const got = yield* Effect.timeout(receiver.recvFrom(buf), "2 seconds").pipe(Effect.option)
+        if (got._tag === "None") {
+          console.log(`IPv6 multicast skipped: the kernel did not loop ${group} back on ${iface}`)
+          return
+        }
+        expect(text(buf.subarray(0, got.value.bytes))).toBe("six")
+        yield* receiver.leaveMulticast(group, iface)
+      }))
+
     it.effect("an interrupted recvFrom consumes nothing: the next recvFrom gets the datagram", () =>
       Effect.gen(function*() {
         const netpoll = yield* Netpoll.Netpoll
