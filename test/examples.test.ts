@@ -39,22 +39,6 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
       }))
   })
 
-  describe("workers", () => {
-    it.effect("serves its clients from two worker threads, then stops and joins them and exits with code 0", () =>
-      Effect.gen(function*() {
-        const workers = yield* runExample("workers.ts", ["127.0.0.1:0", "2", "300"])
-        const closed = yield* workers.closed
-        expect(closed, workers.output()).toEqual({ code: 0, signal: null })
-        const output = workers.output()
-        expect(output).toMatch(/^listening on 127\.0\.0\.1:\d+ with 2 threads\n/)
-        const served = /\n300 connections served by (\d+) threads \(thread \d+: (\d+), thread \d+: (\d+)\)\n/.exec(output)
-        expect(served, output).not.toBeNull()
-        expect(served![1]).toBe("2")
-        expect(Number(served![2]) + Number(served![3])).toBe(300)
-        expect(workers.stderr()).toBe("")
-      }))
-  })
-
   describe("frames", () => {
     it.effect("pipelines length-prefixed requests, checks every reply, and refuses a frame over the limit", () =>
       Effect.gen(function*() {

@@ -38,25 +38,6 @@ layer(Netpoll.layer, { excludeTestServices: true })("examples", (it) => {
       }))
   })
 
-  describe("workers", () => {
-    it.scoped("echoes from its worker threads, and SIGINT stops and joins them with code 0", () =>
-      Effect.gen(function*() {
-        const server = yield* runExample("workers.ts", ["127.0.0.1:0", "2"])
-        const match = yield* server.waitFor(/listening on 127\.0\.0\.1:(\d+) with threads (\d+), (\d+)\n/)
-        expect(match[2]).not.toBe(match[3])
-        for (let i = 0; i < 20; i++) {
-          const stream = yield* TcpStream.connect(`127.0.0.1:${match[1]}`)
-          yield* stream.writeAll(new TextEncoder().encode(`hello ${i}`))
-          const reply = new Uint8Array(`hello ${i}`.length)
-          yield* bound(stream.readExact(reply))
-          expect(new TextDecoder().decode(reply)).toBe(`hello ${i}`)
-          yield* stream.close
-        }
-        expect(yield* interrupt(server)).toEqual({ code: 0, signal: null })
-        expect(server.output()).toContain("shutting down")
-      }))
-  })
-
   describe("echo-server and echo-client", () => {
     it.scoped("the client's lines come back from the server, and SIGINT stops the server with code 0", () =>
       Effect.gen(function*() {
