@@ -396,6 +396,9 @@ describe("UdpSocket bad input", () => {
         expect(yield* defect(s.setBroadcast(1 as never))).toContain("setBroadcast: on must be a boolean, got 1")
         expect(yield* defect(s.joinMulticast(5 as never))).toContain("joinMulticast: group must be an IP address string")
         expect(failureTag(yield* Effect.exit(s.sendTo(new Uint8Array(1), "no port")))).toBe("InvalidAddress")
+        // A datagram whose address getter throws: the call still returns an Effect, which fails.
+        const hostile = { payload: new Uint8Array(1), get address(): string { throw new Error("boom") } }
+        expect(failureTag(yield* Effect.exit(s.sendMany([hostile])))).toBe("InvalidAddress")
       }))
   })
 })

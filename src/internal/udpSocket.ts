@@ -204,11 +204,14 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     const targets: Array<streamCore.NativeAddress | undefined> = new Array(count)
     let addressed = false
     let unresolved = false
+    const addresses: Array<unknown> = new Array(count)
     for (let i = 0; i < count; i++) {
+      // Read once each, through the checks' reader: a getter runs once and never throws here.
       const d = datagrams[i]!
-      payloads[i] = d.payload
-      lengths[i] = d.payload.length
-      const to = d.address
+      const payload = validate.field(d, "payload") as Uint8Array
+      payloads[i] = payload
+      lengths[i] = payload.length
+      const to = addresses[i] = validate.field(d, "address")
       if (to === undefined) continue
       addressed = true
       if (address.isAddress(to)) targets[i] = toNative(to)
@@ -219,8 +222,8 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     if (!addressed) return send(undefined)
     if (!unresolved) return send(targets)
     return Effect.flatMap(
-      Effect.forEach(datagrams.slice(0, count), (d) =>
-        d.address === undefined ? Effect.succeed(undefined) : Effect.map(target(this, d.address), toNative)),
+      Effect.forEach(addresses, (to) =>
+        to === undefined ? Effect.succeed(undefined) : Effect.map(target(this, to as address.Input), toNative)),
       send
     )
   }
