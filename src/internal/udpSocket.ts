@@ -59,6 +59,8 @@ const call = <A>(
   return run
 }
 
+const identity = (n: number): number => n
+
 const fromRc = (rc: number, syscall: string, where?: string): Effect.Effect<void, NetError.NetError> =>
   rc < 0 ? Effect.fail(errors.fromCode(rc, syscall, where)) : Effect.void
 
@@ -131,16 +133,13 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
   sendTo(buf: Uint8Array, to: address.Input): Effect.Effect<number, NetError.NetError> {
     if (!streamCore.isBytes(buf)) return badInput(validate.notBytes("sendTo", buf))
     const length = buf.length
-    return Effect.flatMap(target(this, to), (addr) => {
+    const output = this.pollable.output
+    const send = (addr: address.Address) => {
       const [family, ip, port] = toNative(addr)
-      return call(
-        this.pollable.output,
-        "sendto",
-        () => String(addr),
-        () => core.sendTo(this.pollable.output, buf, length, family, ip, port),
-        (n) => n
-      )
-    })
+      return call(output, "sendto", () => String(addr), () => core.sendTo(output, buf, length, family, ip, port), identity)
+    }
+    // An address needs no resolving: no step between the call and its syscall.
+    return address.isAddress(to) ? send(to) : Effect.flatMap(target(this, to), send)
   }
 
   recvFrom(buf: Uint8Array): Effect.Effect<UdpSocket.Received, NetError.NetError> {
@@ -176,7 +175,7 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     if (!streamCore.isBytes(buf)) return badInput(validate.notBytes("send", buf))
     const length = buf.length
     const output = this.pollable.output
-    return call(output, "send", this.peerText, () => core.send(output, buf, length), (n) => n)
+    return call(output, "send", this.peerText, () => core.send(output, buf, length), identity)
   }
 
   recv(buf: Uint8Array): Effect.Effect<UdpSocket.Recv, NetError.NetError> {
@@ -218,7 +217,7 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
       else unresolved = true
     }
     const send = (resolved: ReadonlyArray<streamCore.NativeAddress | undefined> | undefined) =>
-      call(output, "sendmmsg", this.peerText, () => core.sendMany(output, payloads, lengths, resolved), (n) => n)
+      call(output, "sendmmsg", this.peerText, () => core.sendMany(output, payloads, lengths, resolved), identity)
     if (!addressed) return send(undefined)
     if (!unresolved) return send(targets)
     return Effect.flatMap(
