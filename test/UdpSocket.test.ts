@@ -288,6 +288,26 @@ for (const [backend, netpollLayer] of backends) {
         expect(Array.from(parkedBuf)).toEqual(new Array(16).fill(0))
       }))
 
+    it.effect("a buffer detached while its recvFrom waits is a defect naming recvFrom; the datagram stays for the next call", () =>
+      Effect.gen(function*() {
+        const netpoll = yield* Netpoll.Netpoll
+        const a = yield* UdpSocket.bind("127.0.0.1:0")
+        const b = yield* UdpSocket.bind("127.0.0.1:0")
+        const detached = new Uint8Array(16)
+        const waiting = netpoll.waiting
+        const receiving = yield* fork(b.recvFrom(detached))
+        yield* eventually(() => netpoll.waiting === waiting + 1, "recvFrom parked")
+        structuredClone(detached, { transfer: [detached.buffer] })
+        yield* a.sendTo(bytes("stays"), yield* b.localAddr)
+        const exit = yield* bound(Fiber.await(receiving), "the recvFrom")
+        expect(Exit.isFailure(exit) && String(exit.cause)).toContain(
+          "recvFrom: buf was detached or resized while the call waited; nothing more was moved"
+        )
+        const buf = new Uint8Array(16)
+        const got = yield* bound(b.recvFrom(buf), "recvFrom")
+        expect(text(buf.subarray(0, got.bytes))).toBe("stays")
+      }))
+
     it.effect("concurrent receivers each get whole datagrams, every datagram once", () =>
       Effect.gen(function*() {
         const a = yield* UdpSocket.bind("127.0.0.1:0")

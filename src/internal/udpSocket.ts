@@ -53,13 +53,23 @@ const call = <A>(
     const n = attempt()
     if (n >= 0) return Effect.succeed(done(n))
     if (n === streamCore.WAIT_READY) return netpoll.waitReady(direction, run)
-    if (n === streamCore.BUFFER_CHANGED) return Effect.die(new Error(streamCore.bufferChanged(syscall)))
+    if (n === streamCore.BUFFER_CHANGED) return Effect.die(new Error(streamCore.bufferChanged(methods[syscall] ?? syscall)))
     return Effect.fail(errors.fromCode(n, syscall, peer()))
   })
   return run
 }
 
 const identity = (n: number): number => n
+
+/** The method a defect names, by the syscall it ran. */
+const methods: Readonly<Record<string, string>> = {
+  sendto: "sendTo",
+  recvfrom: "recvFrom",
+  send: "send",
+  recv: "recv",
+  sendmmsg: "sendMany",
+  recvmmsg: "recvMany"
+}
 
 const fromRc = (rc: number, syscall: string, where?: string): Effect.Effect<void, NetError.NetError> =>
   rc < 0 ? Effect.fail(errors.fromCode(rc, syscall, where)) : Effect.void
