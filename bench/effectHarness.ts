@@ -10,7 +10,7 @@ import type * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { ClientReport, Params, Scenario, ServerReport } from "./protocol.js"
+import type { ClientReport, Params, ServerReport, TcpScenario } from "./protocol.js"
 import { expectedConnections, IDLE_SETTLE_MILLIS, memorySnapshot, startWindow } from "./protocol.js"
 
 /** What a server's handlers report back to the harness. */
@@ -31,7 +31,7 @@ export interface Tally {
  * the port; the report resolves once every expected connection has finished.
  */
 export const runServer = (
-  scenario: Scenario,
+  scenario: TcpScenario,
   params: Params,
   listening: (port: number) => void,
   start: (tally: Tally) => Effect.Effect<number, never, Scope.Scope>

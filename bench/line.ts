@@ -4,8 +4,9 @@
  * Effect 3 side; effect3/bench links to the shared files.
  */
 import { Effect } from "effect"
+import * as NetAddress from "effect/net/NetAddress"
 
-export { BufReader, BufWriter, Netpoll, TcpListener, TcpStream, UnixListener, UnixStream } from "effect-netpoll"
+export { BufReader, BufWriter, Netpoll, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream } from "effect-netpoll"
 
 /** What `loadedBy` checks this line loads. */
 export const netpollSpecifier = "effect-netpoll"
@@ -13,3 +14,6 @@ export const effectMajor = 4
 
 /** Runs `f` with the cause of a failure (Effect 3 calls it tapErrorCause). */
 export const tapCause = Effect.tapCause
+
+/** The udp client's destination, as this line's address. */
+export const udpTarget = (port: number) => NetAddress.inetAddressFromIpStringUnsafe("127.0.0.1", port)

@@ -9,8 +9,22 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const scenarios = ["pingpong", "bulk", "many", "idle", "accept", "pipeline", "unix-pingpong"] as const
+export const scenarios = ["pingpong", "bulk", "many", "idle", "accept", "pipeline", "unix-pingpong", "udp"] as const
 export type Scenario = (typeof scenarios)[number]
+/** The scenarios over TCP connections: every implementation's `serve` and `client`. */
+export type TcpScenario = Exclude<Scenario, "udp">
+
+/**
+ * The implementations that measure `udp` (UDP datagrams, node:dgram as the reference) and
+ * `unix-pingpong` (pingpong over a Unix-domain socket path: `net` against effect-netpoll's
+ * `UnixStream`/`UnixListener`): the others have neither to compare (NodeSocket is TCP streams
+ * only; bench/go/main.go is TCP only).
+ */
+export const udpImplementations: ReadonlyArray<ImplementationName> = ["net", "effect-netpoll", "effect-netpoll/effect3"]
+
+/** Whether `implementation` has a row in `scenario`. */
+export const measures = (scenario: Scenario, implementation: ImplementationName): boolean =>
+  (scenario !== "udp" && scenario !== "unix-pingpong") || udpImplementations.includes(implementation)
 
 /**
  * In the order they run within each repetition. The Effect 4 rows load the root package
@@ -55,22 +69,16 @@ export const nodeSocketOf: Partial<Record<ImplementationName, ImplementationName
  * `flush`, or with one `TcpStream.writeAll` each.
  */
 export const variants: Partial<Record<Scenario, Partial<Record<ImplementationName, ReadonlyArray<string>>>>> = {
+  udp: {
+    "effect-netpoll": ["sendMany", "sendTo"],
+    "effect-netpoll/effect3": ["sendMany", "sendTo"]
+  },
   pipeline: {
     net: ["cork", "nocork"],
     "effect-netpoll": ["writeAllVectored", "BufWriter", "writeAll"],
     "effect-netpoll/effect3": ["writeAllVectored", "BufWriter", "writeAll"]
   }
 }
-
-/**
- * `unix-pingpong` is pingpong over a Unix-domain socket path: measured for `net` and
- * effect-netpoll's `UnixStream`/`UnixListener` only.
- */
-const unixImplementations: ReadonlyArray<ImplementationName> = ["net", "effect-netpoll", "effect-netpoll/effect3"]
-
-/** Whether `implementation` has a row in `scenario`. */
-export const supports = (scenario: Scenario, implementation: ImplementationName): boolean =>
-  scenario !== "unix-pingpong" || unixImplementations.includes(implementation)
 
 /**
  * The socket path of `unix-pingpong`: one at a time, since measurements run one after another.
@@ -161,6 +169,8 @@ export interface Params {
   readonly acceptConcurrency: number // accept: connections in flight at once
   readonly pipelineBatches: number // pipeline: batches on one connection
   readonly pipelineCommands: number // pipeline: commands per batch, all sent before any reply is read
+  readonly udpPackets: number // udp: 64-byte datagrams the client sends
+  readonly udpBatch: number // udp: datagrams per sendMany (and the receivers' recvMany)
 }
 
 export const MESSAGE_BYTES = 64
@@ -172,6 +182,7 @@ export const expectedConnections = (scenario: Scenario, params: Params): number 
     case "unix-pingpong":
     case "bulk":
     case "pipeline":
+    case "udp":
       return 1
     case "many":
       return params.manyConnections
@@ -198,6 +209,8 @@ export const operations = (scenario: Scenario, params: Params): number => {
       return params.acceptConnections
     case "pipeline":
       return params.pipelineBatches * params.pipelineCommands
+    case "udp":
+      return params.udpPackets
   }
 }
 
@@ -235,17 +248,27 @@ export interface Implementation {
   /** Which Effect and platform packages this implementation runs on (absent for net). */
   readonly loaded?: Loaded
   /** Listens on 127.0.0.1:0, reports the port, serves the scenario's expected load, then closes. */
-  readonly serve: (scenario: Scenario, params: Params, listening: (port: number) => void) => Promise<ServerReport>
+  readonly serve: (scenario: TcpScenario, params: Params, listening: (port: number) => void) => Promise<ServerReport>
   /**
    * Runs the client side of a scenario (all but `idle`, whose client is plain `net` for everyone),
    * as `variant` (one of `variantsOf`; undefined when the implementation has none).
    */
   readonly client: (
-    scenario: Exclude<Scenario, "idle">,
+    scenario: Exclude<TcpScenario, "idle">,
     params: Params,
     port: number,
     variant?: string
   ) => Promise<ClientReport>
+  /**
+   * The `udp` scenario, for `udpImplementations`: the server binds a UDP socket on 127.0.0.1:0,
+   * counts the data datagrams it receives (its report's `bytes` is that count) until an end
+   * marker, and acknowledges the marker to its sender; the client sends `udpPackets` datagrams of
+   * 64 bytes (as `variant`), then the marker until the acknowledgement comes.
+   */
+  readonly udp?: {
+    readonly serve: (params: Params, listening: (port: number) => void) => Promise<ServerReport>
+    readonly client: (params: Params, port: number, variant?: string) => Promise<ClientReport>
+  }
 }
 
 export type Request =
@@ -400,6 +423,23 @@ export class LineSplitter {
     return lines
   }
 }
+
+/** udp: the first byte of a data datagram, and of the end marker (which the server acknowledges). */
+export const UDP_DATA = 0
+export const UDP_END = 1
+
+/** A udp data datagram: MESSAGE_BYTES bytes, the first UDP_DATA. */
+export const udpPayload = (): Uint8Array => {
+  const payload = new Uint8Array(MESSAGE_BYTES).fill(0x5a)
+  payload[0] = UDP_DATA
+  return payload
+}
+
+/** The receive buffer both sides of udp ask for (Linux caps it at rmem_max). */
+export const UDP_BUFFER_BYTES = 4 * 1024 * 1024
+
+/** How long a udp client waits for the acknowledgement of its end marker before sending it again. */
+export const UDP_END_RETRY_MILLIS = 20
 
 /** How many LFs `chunk` holds: a client counting replies. */
 export const countLines = (chunk: Uint8Array): number => {

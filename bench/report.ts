@@ -3,7 +3,7 @@
  * spreads, ratios and CPU costs.
  */
 import type { ClientReport, ImplementationName, Params, Scenario, ServerReport } from "./protocol.js"
-import { nodeSocketOf, operations, supports, variantsOf } from "./protocol.js"
+import { measures, nodeSocketOf, operations, variantsOf } from "./protocol.js"
 
 export type Sample =
   & {
@@ -50,6 +50,15 @@ export const metric = (scenario: Scenario, params: Params): Metric => {
       }
     case "pipeline":
       return { unit: "commands/s", value: (s) => ops / seconds(s), cpuUnit: "µs/command", cpu: (c) => cpuMicros(c) / ops }
+    case "udp":
+      return {
+        unit: "packets/s",
+        value: (s) => ops / seconds(s),
+        cpuUnit: "µs/packet",
+        cpu: (c) => cpuMicros(c) / ops,
+        // The rest was dropped (the receiver's buffer was full): UDP has no flow control.
+        extra: { name: "delivered %", value: (s) => (100 * s.server.bytes) / ops }
+      }
     case "accept":
       return { unit: "connections/s", value: (s) => ops / seconds(s), cpuUnit: "µs/connection", cpu: (c) => cpuMicros(c) / ops }
     case "idle":
@@ -87,7 +96,7 @@ export const table = (
     readonly implementation: ImplementationName
     readonly variant: string | undefined
   }
-  const rows: ReadonlyArray<Row> = implementations.filter((implementation) => supports(scenario, implementation))
+  const rows: ReadonlyArray<Row> = implementations.filter((implementation) => measures(scenario, implementation))
     .flatMap((implementation) => variantsOf(scenario, implementation).map((variant) => ({ implementation, variant })))
   const isRow = (row: Row) => (s: Sample) => s.implementation === row.implementation && s.variant === row.variant
   const okSamples = (row: Row) => samples.filter((s): s is Measured => isRow(row)(s) && s.ok)

@@ -15,7 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { ClientReport, ImplementationName, Loaded, Params, Scenario, ServerReport } from "./protocol.js"
-import { expectedConnections, implementations, operations, scenarios, supports, variantsOf } from "./protocol.js"
+import { expectedConnections, implementations, measures, operations, scenarios, variantsOf } from "./protocol.js"
 import { fmt, metric, type Sample, table } from "./report.js"
 import { Pool, withTimeout } from "./workers.js"
 
@@ -33,7 +33,9 @@ const full: Params = {
   acceptConnections: 5_000,
   acceptConcurrency: 16,
   pipelineBatches: 200,
-  pipelineCommands: 1_000
+  pipelineCommands: 1_000,
+  udpPackets: 1_000_000,
+  udpBatch: 64
 }
 /** Five implementations, three repetitions: under three minutes, build included, on two cores. */
 const quick: Params = {
@@ -44,7 +46,8 @@ const quick: Params = {
   manyRoundTrips: 25,
   idleConnections: 1_000,
   acceptConnections: 300,
-  pipelineBatches: 50
+  pipelineBatches: 50,
+  udpPackets: 100_000
 }
 
 // ---- options
@@ -157,6 +160,9 @@ const verify = (scenario: Scenario, result: { client?: ClientReport; server: Ser
     throw new Error(`server read ${result.server.bytes} bytes, expected ${params.bulkBytes}`)
   }
   const completed = operations(scenario, params)
+  if (scenario === "udp" && !(result.server.bytes > 0 && result.server.bytes <= completed)) {
+    throw new Error(`server received ${result.server.bytes} datagrams of ${completed}`)
+  }
   if (scenario === "pipeline" && result.server.commands !== completed) {
     throw new Error(`server answered ${result.server.commands} commands, expected ${completed}`)
   }
@@ -207,7 +213,7 @@ try {
   for (const scenario of selectedScenarios) {
     for (let repetition = 1; repetition <= repetitions; repetition++) {
       for (const implementation of selectedImplementations) {
-        if (!supports(scenario, implementation)) continue
+        if (!measures(scenario, implementation)) continue
         for (const variant of variantsOf(scenario, implementation)) {
           const sample = await measure(scenario, implementation, variant, repetition)
           samples.push(sample)
@@ -248,6 +254,9 @@ const results = {
     idleClient: "one process of plain net sockets for every server",
     unixPingpong: "pingpong over a Unix socket path: net.connect(path) <-> net.createServer().listen(path), " +
       "effect-netpoll UnixStream.connect <-> UnixListener.serve",
+    udp: "64-byte datagrams over 127.0.0.1, client -> server, counted by the server: net is node:dgram " +
+      "(socket.send, at most 1024 in flight), effect-netpoll UdpSocket.sendMany (udpBatch per call) or sendTo " +
+      "(one per call); the servers receive with node:dgram 'message' events and UdpSocket.recvMany",
     pipelineVariants: "net cork/nocork: cork()+writes+uncork() or writes alone; effect-netpoll " +
       "writeAllVectored/BufWriter/writeAll: one writeAllVectored per batch, BufWriter.writeAll per command " +
       "and one flush, one writeAll per command"
@@ -274,7 +283,13 @@ if (loadedLines.length > 0) console.log(`Loaded, as each worker resolved it:\n${
 for (const [implementation, reason] of Object.entries(skipped)) console.log(`Skipped \`${implementation}\`: ${reason}\n`)
 for (const scenario of selectedScenarios) {
   console.log(
-    table(scenario, params, selectedImplementations, samples.filter((s) => s.scenario === scenario), labels) + "\n"
+    table(
+      scenario,
+      params,
+      selectedImplementations.filter((i) => measures(scenario, i)),
+      samples.filter((s) => s.scenario === scenario),
+      labels
+    ) + "\n"
   )
 }
 console.log(`Raw samples: ${path.relative(process.cwd(), resultsPath)}; took ${results.durationSeconds.toFixed(0)} s.`)

@@ -43,7 +43,9 @@ const params: Params = {
   acceptConnections: 0,
   acceptConcurrency: 1,
   pipelineBatches: 0,
-  pipelineCommands: 0
+  pipelineCommands: 0,
+  udpPackets: 0,
+  udpBatch: 1
 }
 const roundTrips = manyConnections * manyRoundTrips
 const TICK_MICROS = 1e6 / Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim() || 100)

@@ -48,15 +48,24 @@ const openFilesLimit = (): number => {
 
 const held = new Map<number, () => void>()
 
+const udpOf = (implementation: Implementation) => {
+  if (implementation.udp === undefined) throw new Error(`${name} does not measure udp`)
+  return implementation.udp
+}
+
 const handle = async (implementation: Implementation, request: Request): Promise<void> => {
   switch (request.kind) {
     case "serve": {
-      const report = await implementation.serve(request.scenario, request.params, (port) =>
-        send({ kind: "listening", id: request.id, port }))
+      const listening = (port: number) => send({ kind: "listening", id: request.id, port })
+      const report = request.scenario === "udp"
+        ? await udpOf(implementation).serve(request.params, listening)
+        : await implementation.serve(request.scenario, request.params, listening)
       return send({ kind: "served", id: request.id, report })
     }
     case "client": {
-      const report = await implementation.client(request.scenario, request.params, request.port, request.variant)
+      const report = request.scenario === "udp"
+        ? await udpOf(implementation).client(request.params, request.port, request.variant)
+        : await implementation.client(request.scenario, request.params, request.port, request.variant)
       return send({ kind: "done", id: request.id, report })
     }
     case "hold": {

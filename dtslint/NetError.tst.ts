@@ -18,6 +18,7 @@ type Tag =
   | "AddressNotAvailable"
   | "NetworkUnreachable"
   | "HostUnreachable"
+  | "MessageTooLarge"
   | "HostNotFound"
   | "InvalidAddress"
   | "SocketClosed"
@@ -37,6 +38,7 @@ describe("NetError", () => {
       | NetError.AddressNotAvailable
       | NetError.NetworkUnreachable
       | NetError.HostUnreachable
+      | NetError.MessageTooLarge
       | NetError.HostNotFound
       | NetError.InvalidAddress
       | NetError.SocketClosed
@@ -57,6 +59,7 @@ describe("NetError", () => {
     expect<NetError.AddressNotAvailable["_tag"]>().type.toBe<"AddressNotAvailable">()
     expect<NetError.NetworkUnreachable["_tag"]>().type.toBe<"NetworkUnreachable">()
     expect<NetError.HostUnreachable["_tag"]>().type.toBe<"HostUnreachable">()
+    expect<NetError.MessageTooLarge["_tag"]>().type.toBe<"MessageTooLarge">()
     expect<NetError.HostNotFound["_tag"]>().type.toBe<"HostNotFound">()
     expect<NetError.InvalidAddress["_tag"]>().type.toBe<"InvalidAddress">()
     expect<NetError.SocketClosed["_tag"]>().type.toBe<"SocketClosed">()
@@ -192,6 +195,7 @@ describe("Effect.catchTag on a NetError", () => {
         AddressNotAvailable: zero,
         NetworkUnreachable: zero,
         HostUnreachable: zero,
+        MessageTooLarge: zero,
         HostNotFound: zero,
         InvalidAddress: (e) => {
           expect(e.reason).type.toBe<string>()

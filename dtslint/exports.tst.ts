@@ -9,6 +9,7 @@ import * as NetError from "effect-netpoll/NetError"
 import * as Netpoll from "effect-netpoll/Netpoll"
 import * as TcpListener from "effect-netpoll/TcpListener"
 import * as TcpStream from "effect-netpoll/TcpStream"
+import * as UdpSocket from "effect-netpoll/UdpSocket"
 import * as UnixListener from "effect-netpoll/UnixListener"
 import * as UnixStream from "effect-netpoll/UnixStream"
 import { describe, expect, it } from "tstyche"
@@ -25,10 +26,11 @@ describe("package exports", () => {
     expect(Package.Netpoll).type.toBe(Netpoll)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
+    expect(Package.UdpSocket).type.toBe(UdpSocket)
     expect(Package.UnixListener).type.toBe(UnixListener)
     expect(Package.UnixStream).type.toBe(UnixStream)
     expect<keyof typeof Package>().type.toBe<
-      "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream" | "UnixListener" | "UnixStream"
+      "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream" | "UdpSocket" | "UnixListener" | "UnixStream"
     >()
   })
 
@@ -40,6 +42,9 @@ describe("package exports", () => {
       Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
     >()
     expect(Netpoll.layer).type.toBe<Layer.Layer<Netpoll.Netpoll>>()
+    expect(UdpSocket.bind("127.0.0.1:0")).type.toBe<
+      Effect.Effect<UdpSocket.UdpSocket, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
     expect(stream.peerAddr).type.toBe<Effect.Effect<NetAddress.InetAddress, NetError.NetError>>()
     expect(listener.accept).type.toBe<Effect.Effect<TcpStream.TcpStream, NetError.NetError, Scope.Scope>>()
     expect(TcpStream.layerSocket("127.0.0.1:1")).type.toBe<Layer.Layer<Socket.Socket, never, Netpoll.Netpoll>>()
@@ -65,6 +70,7 @@ describe("package exports", () => {
       | "AddressNotAvailable"
       | "NetworkUnreachable"
       | "HostUnreachable"
+      | "MessageTooLarge"
       | "HostNotFound"
       | "InvalidAddress"
       | "SocketClosed"

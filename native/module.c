@@ -87,6 +87,8 @@ napi_value np_num(napi_env env, int64_t v) {
 }
 
 NAPI_MODULE_INIT() {
-  if (!np_sockets_init(env, exports) || !np_poller_init(env, exports) || !np_unix_init(env, exports)) return NULL;
+  if (!np_sockets_init(env, exports) || !np_poller_init(env, exports) || !np_unix_init(env, exports) ||
+      !np_datagram_init(env, exports))
+    return NULL;
   return exports;
 }

@@ -37,6 +37,7 @@
 bool np_sockets_init(napi_env env, napi_value exports);
 bool np_poller_init(napi_env env, napi_value exports);
 bool np_unix_init(napi_env env, napi_value exports);
+bool np_datagram_init(napi_env env, napi_value exports);
 
 /* Argument helpers (module.c). Each returns false with a JS exception pending. */
 bool np_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv);
@@ -52,6 +53,17 @@ void np_throw_status(napi_env env, napi_status status);
 
 /* Wraps a result (fd, byte count, 0 or -errno) as a JS number; NULL on failure. */
 napi_value np_num(napi_env env, int64_t v);
+
+/* IP addresses (sockets.c), shared by the socket files. (family 4|6, ip, port)
+ * to a sockaddr: 0 or -errno. */
+int np_make_addr(int64_t family, const char* ip, int64_t port, struct sockaddr_storage* ss,
+                 socklen_t* len);
+/* Reads (family, ip, port) from argv[1..3]: false with an exception pending on a
+ * wrong JS type, else *err is 0 or -errno. */
+bool np_addr_args(napi_env env, napi_value* argv, struct sockaddr_storage* ss, socklen_t* len,
+                  int* err);
+/* [4|6, ip, port] for a sockaddr, or -EAFNOSUPPORT (a number) for another family. */
+napi_value np_addr_value(napi_env env, const struct sockaddr_storage* ss);
 
 /* fd arguments: negative (or beyond int) fds map to -EBADF, never to a syscall. */
 static inline bool np_fd_ok(int64_t fd) { return fd >= 0 && fd <= INT32_MAX; }
@@ -75,6 +87,10 @@ static inline bool np_fd_ok(int64_t fd) { return fd >= 0 && fd <= INT32_MAX; }
  * SO_NOSIGPIPE exists) when NP_SOCK_FLAGS could not; on failure closes it
  * (nobody else has it yet). Returns fd or -errno (sockets.c). */
 int np_own_fd(int fd);
+
+/* socket(family 4 or 6 from argv[0], type | NP_SOCK_FLAGS) made ours (np_own_fd): the fd, or
+ * -EAFNOSUPPORT for another family, or -errno (sockets.c). */
+napi_value np_inet_socket(napi_env env, napi_callback_info info, int type);
 
 /* Evaluates a napi_* call; on failure throws (if nothing is pending) and returns NULL. */
 #define NP_CALL(env, call)                                                     \

@@ -160,21 +160,18 @@ static napi_value addr_value(napi_env env, const struct sockaddr_storage* ss) {
   return arr;
 }
 
-static napi_value js_socket(napi_env env, napi_callback_info info) {
+napi_value np_inet_socket(napi_env env, napi_callback_info info, int type) {
   napi_value argv[1];
   int64_t family;
   if (!np_args(env, info, 1, argv) || !np_int(env, argv[0], "family", &family)) return NULL;
   if (family != 4 && family != 6) return np_num(env, -EAFNOSUPPORT);
-  int af = family == 4 ? AF_INET : AF_INET6;
-#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-  int fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, type | NP_SOCK_FLAGS, 0);
   if (fd < 0) return np_num(env, -errno);
-#else
-  int fd = socket(af, SOCK_STREAM, 0);
-  if (fd < 0) return np_num(env, -errno);
-  fd = np_own_fd(fd);
-#endif
-  return np_num(env, fd);
+  return np_num(env, np_own_fd(fd));
+}
+
+static napi_value js_socket(napi_env env, napi_callback_info info) {
+  return np_inet_socket(env, info, SOCK_STREAM);
 }
 
 /* connect(2) or bind(2) on (fd, family, ip, port). */
@@ -491,4 +488,19 @@ bool np_sockets_init(napi_env env, napi_value exports) {
       napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   if (s != napi_ok) np_throw_status(env, s);
   return s == napi_ok;
+}
+
+/* The address helpers above, for the other socket files (datagram.c). */
+int np_make_addr(int64_t family, const char* ip, int64_t port, struct sockaddr_storage* ss,
+                 socklen_t* len) {
+  return make_addr(family, ip, port, ss, len);
+}
+
+bool np_addr_args(napi_env env, napi_value* argv, struct sockaddr_storage* ss, socklen_t* len,
+                  int* err) {
+  return addr_args(env, argv, ss, len, err);
+}
+
+napi_value np_addr_value(napi_env env, const struct sockaddr_storage* ss) {
+  return addr_value(env, ss);
 }

@@ -153,6 +153,21 @@ export class HostUnreachable extends Data.TaggedError("HostUnreachable")<NetErro
 }
 
 /**
+ * A datagram larger than the socket can send in one piece (`EMSGSIZE`): over
+ * 65507 bytes for UDP over IPv4, or over the path's MTU when fragmentation is
+ * off. Nothing was sent.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class MessageTooLarge extends Data.TaggedError("MessageTooLarge")<NetError.Fields> {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return errno.message(this._tag, this)
+  }
+}
+
+/**
  * A name that DNS could not resolve.
  *
  * @since 0.1.0
@@ -253,6 +268,7 @@ export type NetError =
   | AddressNotAvailable
   | NetworkUnreachable
   | HostUnreachable
+  | MessageTooLarge
   | HostNotFound
   | InvalidAddress
   | SocketClosed

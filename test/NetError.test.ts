@@ -28,6 +28,7 @@ const cases: ReadonlyArray<Case> = [
   ["AddressNotAvailable", (f) => new NetError.AddressNotAvailable(f), "address not available"],
   ["NetworkUnreachable", (f) => new NetError.NetworkUnreachable(f), "network is unreachable"],
   ["HostUnreachable", (f) => new NetError.HostUnreachable(f), "no route to host"],
+  ["MessageTooLarge", (f) => new NetError.MessageTooLarge(f), "message too long"],
   ["HostNotFound", (f) => new NetError.HostNotFound(f), "host not found"],
   ["InvalidAddress", (f) => new NetError.InvalidAddress({ ...f, reason: "missing port" }), "invalid address: missing port"],
   ["SocketClosed", (f) => new NetError.SocketClosed(f), "use of closed network connection"],
@@ -153,7 +154,8 @@ describe("errno mapping (core/errno, internal/errors)", () => {
     ["EADDRINUSE", "AddressInUse"],
     ["EADDRNOTAVAIL", "AddressNotAvailable"],
     ["ENETUNREACH", "NetworkUnreachable"],
-    ["EHOSTUNREACH", "HostUnreachable"]
+    ["EHOSTUNREACH", "HostUnreachable"],
+    ["EMSGSIZE", "MessageTooLarge"]
   ]
 
   const code = (name: string): number => {

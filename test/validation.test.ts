@@ -16,6 +16,7 @@ import * as NetError from "../src/NetError.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
+import * as UdpSocket from "../src/UdpSocket.js"
 import * as UnixListener from "../src/UnixListener.js"
 import * as UnixStream from "../src/UnixStream.js"
 import { loopTurns, openFds } from "./utils/fds.js"
@@ -307,6 +308,8 @@ interface Fixture {
   readonly unixStream: UnixStream.UnixStream
   readonly unixListener: UnixListener.UnixListener
   readonly unixPath: string
+  /** A fresh UDP socket on 127.0.0.1, in the call's own Scope. */
+  readonly udp: UdpSocket.UdpSocket
 }
 
 interface PublicFunction {
@@ -492,6 +495,67 @@ const unixFunctions: ReadonlyArray<PublicFunction> = [
   }
 ]
 
+const udpBindOptions = ["reuseAddr", "reusePort", "ipv6Only", "broadcast", "ttl", "recvBufferSize", "sendBufferSize"]
+const datagramSocketOptions = [...udpBindOptions, "connect", "receiveBuffer", "onError"]
+
+/**
+ * The functions UdpSocket exports, by name; the DatagramSocket backend only
+ * where the line has it (Effect 4).
+ */
+const udpFunctions: ReadonlyArray<PublicFunction> = ([
+  {
+    name: "bind",
+    label: "UdpSocket.bind",
+    parameters: ["address", "options", ...udpBindOptions],
+    valid: () => ["127.0.0.1:0", undefined],
+    options: [1, udpBindOptions],
+    call: (_, [address, options]) => UdpSocket.bind(address, options)
+  },
+  {
+    name: "isUdpSocket",
+    label: "UdpSocket.isUdpSocket",
+    parameters: ["u"],
+    valid: ({ udp }) => [udp],
+    call: (_, [u]) => Effect.sync(() => UdpSocket.isUdpSocket(u))
+  },
+  {
+    name: "makeDatagramSocket",
+    label: "UdpSocket.makeDatagramSocket",
+    parameters: ["address", "options", ...datagramSocketOptions],
+    valid: () => ["127.0.0.1:0", undefined],
+    options: [1, datagramSocketOptions],
+    call: (_, [address, options]) => {
+      const make = (UdpSocket as Record<string, any>)["makeDatagramSocket"]
+      return Effect.flatMap(make(address, options) as Effect.Effect<any, never, any>, (socket) => Effect.scoped(socket.reader))
+    }
+  },
+  {
+    name: "layerDatagramSocket",
+    label: "UdpSocket.layerDatagramSocket",
+    parameters: ["address", "options", ...datagramSocketOptions],
+    valid: () => ["127.0.0.1:0", undefined],
+    options: [1, datagramSocketOptions],
+    call: (_, [address, options]) => Layer.build((UdpSocket as Record<string, any>)["layerDatagramSocket"](address, options))
+  }
+] satisfies ReadonlyArray<PublicFunction>).filter((fn) => fn.name in UdpSocket)
+
+/** The methods of a UdpSocket, by name. */
+const udpMethods: Readonly<Record<string, Method>> = {
+  sendTo: { parameters: ["buf", "address"], valid: () => [buf(), "127.0.0.1:9"] },
+  recvFrom: { parameters: ["buf"], valid: () => [buf()] },
+  connect: { parameters: ["address"], valid: () => ["127.0.0.1:9"] },
+  send: { parameters: ["buf"], valid: () => [buf()] },
+  recv: { parameters: ["buf"], valid: () => [buf()] },
+  sendMany: { parameters: ["datagrams", "payload"], valid: () => [[{ payload: buf(), address: "127.0.0.1:9" }]] },
+  recvMany: { parameters: ["bufs"], valid: () => [[buf(), buf()]] },
+  setBroadcast: { parameters: ["on"], valid: () => [true] },
+  setTtl: { parameters: ["ttl"], valid: () => [64] },
+  setMulticastTtl: { parameters: ["ttl"], valid: () => [1] },
+  setMulticastLoop: { parameters: ["on"], valid: () => [true] },
+  joinMulticast: { parameters: ["group", "interface"], valid: () => ["239.255.1.1", "127.0.0.1"] },
+  leaveMulticast: { parameters: ["group", "interface"], valid: () => ["239.255.1.1", "127.0.0.1"] }
+}
+
 /** A method of a TcpStream: its parameters, valid arguments, and its options argument. */
 interface Method {
   readonly parameters: ReadonlyArray<string>
@@ -515,7 +579,7 @@ const streamMethods: Readonly<Record<string, Method>> = {
   setKeepAlive: { parameters: ["on", "initialDelayMillis"], valid: () => [true, 1000] }
 }
 
-/** The names of the methods of a stream (not its getters), from its prototype chain (its class and the one it shares). */
+/** The names of the methods of a stream or UdpSocket (not its getters), from its prototype chain (its class and the one it shares). */
 const methodNames = (stream: object): Array<string> => {
   const names = new Set<string>()
   for (let proto = Object.getPrototypeOf(stream); proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
@@ -608,6 +672,14 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
         for (const fn of unixFunctions) {
           if (!unixNames.includes(fn.name)) problems.push(`${fn.label}: in the sweep, but not exported`)
         }
+        const udpNames = exportedFunctions(UdpSocket)
+        for (const name of udpNames) {
+          if (!udpFunctions.some((fn) => fn.name === name)) problems.push(`UdpSocket.${name}: exported, but not in the sweep`)
+        }
+        const udpMethodNames = yield* Effect.scoped(Effect.map(UdpSocket.bind("127.0.0.1:0"), methodNames))
+        for (const name of udpMethodNames) {
+          if (udpMethods[name] === undefined) problems.push(`UdpSocket.${name}: a method, but not in the sweep`)
+        }
         const methods = methodNames(client)
         expect(methods).toEqual(expect.arrayContaining(["read", "write", "readExact", "writeAll", "shutdown", "setKeepAlive"]))
         const unixMethods = methodNames(unix.client)
@@ -637,14 +709,25 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
         const functions = [
           ...moduleFunctions,
           ...unixFunctions,
+          ...udpFunctions,
           ...methodsOf("TcpStream", methods),
-          ...methodsOf("UnixStream", unixMethods)
+          ...methodsOf("UnixStream", unixMethods),
+          ...udpMethodNames.flatMap((name): Array<PublicFunction> => {
+            const method = udpMethods[name]
+            return method === undefined ? [] : [{
+              name,
+              label: `UdpSocket.${name}`,
+              parameters: method.parameters,
+              valid: method.valid,
+              call: ({ udp }, args) => (udp as unknown as Record<string, (...args: ReadonlyArray<unknown>) => any>)[name]!(...args)
+            }]
+          })
         ]
         yield* loopTurns
         const before = openFds()
         let calls = 0
         for (const fn of functions) {
-          const arity = fn.valid({ stream: client, listener, address, unixStream: unix.client, unixListener, unixPath }).length
+          const arity = fn.valid({ stream: client, listener, address, unixStream: unix.client, unixListener, unixPath, udp: undefined as never }).length
           for (const [label, args] of argumentLists(fn, arity)) {
             calls++
             yield* Effect.scoped(Effect.gen(function*() {
@@ -654,7 +737,8 @@ layer(Netpoll.layer)("every public function, with hostile arguments", (it) => {
                 address,
                 unixStream: yield* unix.client.tryClone,
                 unixListener,
-                unixPath
+                unixPath,
+                udp: yield* UdpSocket.bind("127.0.0.1:0")
               }
               let effect: Effect.Effect<unknown, unknown, any>
               try {

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import type { ClientReport, Implementation, Params, ServerReport, TcpScenario } from "../protocol.js"
 
 // Compiled, this file is bench/dist/impl/go.js.
 const binary = fileURLToPath(new URL("../../go/bin/netbench", import.meta.url))
@@ -52,7 +52,7 @@ const run = (args: ReadonlyArray<string>, onLine: (line: Line) => void = () => {
     })
   })
 
-const serve = async (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> => {
+const serve = async (scenario: TcpScenario, params: Params, listening: (port: number) => void): Promise<ServerReport> => {
   const last = await run(["serve", scenario, JSON.stringify(params)], (line) => {
     if (line.kind === "listening") listening(line.port)
   })
@@ -60,7 +60,7 @@ const serve = async (scenario: Scenario, params: Params, listening: (port: numbe
   return last.report
 }
 
-const client = async (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> => {
+const client = async (scenario: Exclude<TcpScenario, "idle">, params: Params, port: number): Promise<ClientReport> => {
   const last = await run(["client", scenario, String(port), JSON.stringify(params)])
   if (last.kind !== "done") throw new Error(`go client ended with ${JSON.stringify(last)}`)
   return last.report

@@ -3,8 +3,9 @@
  * `pipeline` the client has two variants: `cork` (a batch's writes between `cork()` and
  * `uncork()`, the reference row) and `nocork` (the writes alone).
  */
+import * as dgram from "node:dgram"
 import * as net from "node:net"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import type { ClientReport, Implementation, Params, ServerReport, TcpScenario } from "../protocol.js"
 import {
   BACKLOG,
   checkEcho,
@@ -20,6 +21,11 @@ import {
   pipelineCommands,
   request,
   startWindow,
+  UDP_BUFFER_BYTES,
+  UDP_DATA,
+  UDP_END,
+  UDP_END_RETRY_MILLIS,
+  udpPayload,
   unixPath
 } from "../protocol.js"
 
@@ -27,7 +33,7 @@ const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const reply = Buffer.from(PIPELINE_REPLY)
 
-const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+const serve = (scenario: TcpScenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const expected = expectedConnections(scenario, params)
     let finished = 0
@@ -194,7 +200,7 @@ const close = (socket: net.Socket): Promise<void> =>
   })
 
 const client = async (
-  scenario: Exclude<Scenario, "idle">,
+  scenario: Exclude<TcpScenario, "idle">,
   params: Params,
   port: number,
   variant?: string
@@ -261,4 +267,76 @@ const client = async (
   }
 }
 
-export const implementation: Implementation = { serve, client }
+
+// ---- udp: node:dgram on both sides
+
+/** The server: counts data datagrams until the end marker, acknowledges it, reports. */
+const udpServe = (_params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+  new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type: "udp4", recvBufferSize: UDP_BUFFER_BYTES })
+    let received = 0
+    let window: ReturnType<typeof startWindow>
+    socket.on("error", reject)
+    socket.on("message", (msg, from) => {
+      if (msg[0] === UDP_DATA) return void received++
+      socket.send(Uint8Array.of(UDP_END), from.port, from.address, () => {
+        const { cpu } = window.stop()
+        socket.close()
+        resolve({ cpu, connections: 1, bytes: received })
+      })
+    })
+    socket.bind(0, "127.0.0.1", () => {
+      window = startWindow()
+      listening(socket.address().port)
+    })
+  })
+
+/** At most this many `send`s wait for their callback at once: node:dgram queues the rest in JS. */
+const UDP_IN_FLIGHT = 1024
+
+/** The client: one `socket.send` per datagram, then the end marker until it is acknowledged. */
+const udpClient = (params: Params, port: number): Promise<ClientReport> =>
+  new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type: "udp4", sendBufferSize: UDP_BUFFER_BYTES })
+    const payload = udpPayload()
+    const end = Uint8Array.of(UDP_END)
+    let window: ReturnType<typeof startWindow>
+    let report: ClientReport | undefined
+    let sent = 0
+    let inFlight = 0
+    let acknowledged = false
+    let retry: ReturnType<typeof setInterval> | undefined
+    socket.on("error", reject)
+    socket.on("message", () => {
+      if (acknowledged) return
+      acknowledged = true
+      clearInterval(retry)
+      socket.close()
+      resolve(report!)
+    })
+    const pump = () => {
+      while (sent < params.udpPackets && inFlight < UDP_IN_FLIGHT) {
+        sent++
+        inFlight++
+        socket.send(payload, port, "127.0.0.1", onSent)
+      }
+      if (sent === params.udpPackets && inFlight === 0 && retry === undefined) {
+        // The sending rate: the window ends once the last send has completed.
+        report = { ...window.stop(), operations: params.udpPackets }
+        const finish = () => socket.send(end, port, "127.0.0.1")
+        finish()
+        retry = setInterval(finish, UDP_END_RETRY_MILLIS)
+      }
+    }
+    const onSent = (error: Error | null) => {
+      if (error !== null) return reject(error)
+      inFlight--
+      pump()
+    }
+    socket.bind(0, "127.0.0.1", () => {
+      window = startWindow()
+      pump()
+    })
+  })
+
+export const implementation: Implementation = { serve, client, udp: { serve: udpServe, client: (params, port) => udpClient(params, port) } }

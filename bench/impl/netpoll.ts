@@ -19,10 +19,12 @@ import {
   tapCause,
   TcpListener,
   TcpStream,
+  UdpSocket,
+  udpTarget,
   UnixListener,
   UnixStream
 } from "../line.js"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import type { ClientReport, Implementation, Params, ServerReport, TcpScenario } from "../protocol.js"
 import {
   BACKLOG,
   checkEcho,
@@ -34,6 +36,11 @@ import {
   pipelineCommands,
   request,
   startWindow,
+  UDP_BUFFER_BYTES,
+  UDP_DATA,
+  UDP_END,
+  UDP_END_RETRY_MILLIS,
+  udpPayload,
   unixPath
 } from "../protocol.js"
 
@@ -43,7 +50,7 @@ const reply = new TextEncoder().encode(PIPELINE_REPLY)
 /** What the handlers use of a stream: a TcpStream's or a UnixStream's calls, which are the same. */
 type AnyStream = TcpStream.TcpStream | UnixStream.UnixStream
 
-const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: AnyStream) => {
+const handle = (scenario: TcpScenario, params: Params, tally: Tally) => (stream: AnyStream) => {
   switch (scenario) {
     case "pingpong":
     case "unix-pingpong":
@@ -88,7 +95,7 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) => (stream: An
 }
 
 // The report resolves before the scope closes, which interrupts `serve` and closes every stream.
-const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+const serve = (scenario: TcpScenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const program = Effect.gen(function*() {
       // unix-pingpong's clients know its path (protocol.ts `unixPath`): its port is 0.
@@ -173,7 +180,7 @@ const receiveReplies = ({ reader }: PipelineConnection, replies: number) =>
     }
   })
 
-const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number, variant?: string) =>
+const clientProgram = (scenario: Exclude<TcpScenario, "idle">, params: Params, port: number, variant?: string) =>
   Effect.gen(function*() {
     switch (scenario) {
       case "pipeline":
@@ -213,7 +220,7 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
   })
 
 const client = (
-  scenario: Exclude<Scenario, "idle">,
+  scenario: Exclude<TcpScenario, "idle">,
   params: Params,
   port: number,
   variant?: string
@@ -222,4 +229,67 @@ const client = (
 
 const loaded = loadedBy(import.meta.url, { netpoll: netpollSpecifier }, effectMajor)
 
-export const implementation: Implementation = { loaded, serve, client }
+
+// ---- udp: UdpSocket on both sides
+
+/** The server: recvMany until the end marker, counting data datagrams; acknowledges the marker. */
+const udpServe = (params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const socket = yield* UdpSocket.bind("127.0.0.1:0", { recvBufferSize: UDP_BUFFER_BYTES })
+      const bufs = Array.from({ length: params.udpBatch }, () => new Uint8Array(2048))
+      const window = startWindow()
+      listening((yield* socket.localAddr).port)
+      let received = 0
+      while (true) {
+        const batch = yield* socket.recvMany(bufs)
+        for (let i = 0; i < batch.length; i++) {
+          if (bufs[i]![0] === UDP_DATA) {
+            received++
+            continue
+          }
+          yield* socket.sendTo(Uint8Array.of(UDP_END), batch[i]!.address)
+          const { cpu } = window.stop()
+          return { cpu, connections: 1, bytes: received }
+        }
+      }
+    }).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
+  )
+
+/**
+ * The client: `udpPackets` datagrams, `udpBatch` per sendMany (a call sends what the socket
+ * takes, from the first) or one per sendTo; then the end marker until it is acknowledged.
+ */
+const udpClient = (params: Params, port: number, variant?: string): Promise<ClientReport> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const socket = yield* UdpSocket.bind("127.0.0.1:0", { sendBufferSize: UDP_BUFFER_BYTES })
+      const target = udpTarget(port)
+      const payload = udpPayload()
+      const batch = Array.from({ length: params.udpBatch }, () => ({ payload, address: target }))
+      const window = startWindow()
+      let sent = 0
+      if (variant === "sendMany") {
+        while (sent < params.udpPackets) {
+          const left = params.udpPackets - sent
+          sent += yield* socket.sendMany(left >= batch.length ? batch : batch.slice(0, left))
+        }
+      } else if (variant === "sendTo") {
+        for (; sent < params.udpPackets; sent++) yield* socket.sendTo(payload, target)
+      } else {
+        return yield* Effect.die(new Error(`udp: unknown variant ${variant}`))
+      }
+      // The sending rate: the window ends with the last send; the server counts what arrived.
+      const report = { ...window.stop(), operations: params.udpPackets }
+      const end = Uint8Array.of(UDP_END)
+      const ack = new Uint8Array(16)
+      while (true) {
+        yield* socket.sendTo(end, target)
+        const got = yield* Effect.timeoutOption(socket.recvFrom(ack), UDP_END_RETRY_MILLIS)
+        if (got._tag === "Some") break
+      }
+      return report
+    }).pipe(Effect.scoped, Effect.provide(Netpoll.layer))
+  )
+
+export const implementation: Implementation = { loaded, serve, client, udp: { serve: udpServe, client: udpClient } }

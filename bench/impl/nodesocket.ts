@@ -14,7 +14,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import { NetAddress } from "effect/net"
 import { Socket } from "effect/socket"
 import { pipelineBatches, roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import type { ClientReport, Implementation, Params, ServerReport, TcpScenario } from "../protocol.js"
 import {
   BACKLOG,
   checkEcho,
@@ -53,7 +53,7 @@ const drain = (pull: Pull, f: (chunk: Uint8Array) => Effect.Effect<void, Socket.
     }
   })
 
-const handle = (scenario: Scenario, params: Params, tally: Tally) =>
+const handle = (scenario: TcpScenario, params: Params, tally: Tally) =>
 (socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
   switch (scenario) {
     case "unix-pingpong":
@@ -109,7 +109,7 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) =>
 }
 
 // The report resolves before the scope closes: closing waits for the idle client to let go.
-const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+const serve = (scenario: TcpScenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const program = Effect.gen(function*() {
       const server = yield* NodeSocketServer.make({ host: "127.0.0.1", port: 0, backlog: BACKLOG, noDelay: true })
@@ -170,7 +170,7 @@ const receiveReplies = ({ pull }: Connection, replies: number) =>
     }
   })
 
-const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
+const clientProgram = (scenario: Exclude<TcpScenario, "idle">, params: Params, port: number) =>
   Effect.gen(function*() {
     switch (scenario) {
       case "pipeline": {
@@ -208,7 +208,7 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
     }
   })
 
-const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
+const client = (scenario: Exclude<TcpScenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
   Effect.runPromise(Effect.scoped(clientProgram(scenario, params, port)))
 
 const loaded = loadedBy(import.meta.url, { platformNode: "@effect/platform-node/NodeSocket" }, 4)

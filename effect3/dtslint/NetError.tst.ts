@@ -16,6 +16,7 @@ type Tag =
   | "AddressNotAvailable"
   | "NetworkUnreachable"
   | "HostUnreachable"
+  | "MessageTooLarge"
   | "HostNotFound"
   | "InvalidAddress"
   | "SocketClosed"
@@ -35,6 +36,7 @@ describe("NetError", () => {
       | NetError.AddressNotAvailable
       | NetError.NetworkUnreachable
       | NetError.HostUnreachable
+      | NetError.MessageTooLarge
       | NetError.HostNotFound
       | NetError.InvalidAddress
       | NetError.SocketClosed
@@ -141,6 +143,7 @@ describe("Effect.catchTag on a NetError", () => {
         AddressNotAvailable: zero,
         NetworkUnreachable: zero,
         HostUnreachable: zero,
+        MessageTooLarge: zero,
         HostNotFound: zero,
         InvalidAddress: (e) => {
           expect(e.reason).type.toBe<string>()

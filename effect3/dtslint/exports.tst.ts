@@ -6,6 +6,7 @@ import * as Netpoll from "effect-netpoll/effect3/Netpoll"
 import * as SocketAddr from "effect-netpoll/effect3/SocketAddr"
 import * as TcpListener from "effect-netpoll/effect3/TcpListener"
 import * as TcpStream from "effect-netpoll/effect3/TcpStream"
+import * as UdpSocket from "effect-netpoll/effect3/UdpSocket"
 import * as UnixListener from "effect-netpoll/effect3/UnixListener"
 import * as UnixStream from "effect-netpoll/effect3/UnixStream"
 import { describe, expect, it } from "tstyche"
@@ -20,6 +21,7 @@ describe("package exports", () => {
     expect(Package.SocketAddr).type.toBe(SocketAddr)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
+    expect(Package.UdpSocket).type.toBe(UdpSocket)
     expect(Package.UnixListener).type.toBe(UnixListener)
     expect(Package.UnixStream).type.toBe(UnixStream)
   })
@@ -31,6 +33,11 @@ describe("package exports", () => {
     expect(TcpListener.bind("127.0.0.1:0")).type.toBe<
       Effect.Effect<TcpListener.TcpListener, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
     >()
+    expect(UdpSocket.bind("127.0.0.1:0")).type.toBe<
+      Effect.Effect<UdpSocket.UdpSocket, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
+    >()
+    // No DatagramSocket backend on this line: @effect/platform 0.x has no datagram contract.
+    expect(UdpSocket).type.not.toHaveProperty("makeDatagramSocket")
     expect(UnixStream.connect("/tmp/a.sock")).type.toBe<
       Effect.Effect<UnixStream.UnixStream, NetError.NetError, Netpoll.Netpoll | Scope.Scope>
     >()

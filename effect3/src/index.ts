@@ -41,6 +41,11 @@ export * as TcpStream from "./TcpStream.js"
 /**
  * @since 0.5.0
  */
+export * as UdpSocket from "./UdpSocket.js"
+
+/**
+ * @since 0.5.0
+ */
 export * as UnixListener from "./UnixListener.js"
 
 /**

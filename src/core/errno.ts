@@ -16,7 +16,8 @@ const tagsByErrno: Readonly<Record<string, ErrnoTag>> = {
   EADDRINUSE: "AddressInUse",
   EADDRNOTAVAIL: "AddressNotAvailable",
   ENETUNREACH: "NetworkUnreachable",
-  EHOSTUNREACH: "HostUnreachable"
+  EHOSTUNREACH: "HostUnreachable",
+  EMSGSIZE: "MessageTooLarge"
 }
 
 export type ErrnoTag =
@@ -29,6 +30,7 @@ export type ErrnoTag =
   | "AddressNotAvailable"
   | "NetworkUnreachable"
   | "HostUnreachable"
+  | "MessageTooLarge"
   | "SystemError"
 
 export type Tag = ErrnoTag | "HostNotFound" | "InvalidAddress" | "SocketClosed" | "UnexpectedEof" | "LimitExceeded"
@@ -81,6 +83,7 @@ const whats: Readonly<Record<Exclude<Tag, "SystemError" | "InvalidAddress" | "Un
   AddressNotAvailable: "address not available",
   NetworkUnreachable: "network is unreachable",
   HostUnreachable: "no route to host",
+  MessageTooLarge: "message too long",
   HostNotFound: "host not found",
   SocketClosed: "use of closed network connection"
 }

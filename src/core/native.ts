@@ -90,6 +90,74 @@ export interface Addon {
    * Linux; getpeereid elsewhere, where the pid may be -1), or a negative errno.
    */
   readonly peerCred: (fd: number) => readonly [number, number, number] | number
+  /** `socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC)`; family is 4 or 6. Returns the fd. */
+  readonly udpSocket: (family: 4 | 6) => number
+  /** `sendto(..., MSG_NOSIGNAL)` of `buf[offset, offset + length)` as one datagram to (family, ip, port). */
+  readonly udpSendTo: (
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    family: 4 | 6,
+    ip: string,
+    port: number
+  ) => number
+  /**
+   * `recvmsg` of one datagram into `buf[offset, offset + length)`: the count
+   * copied, or a negative errno. `meta[0]` is 1 when the datagram was longer
+   * (MSG_TRUNC: the rest is discarded), `meta[1]` and `meta[2]` the sender's
+   * family and port; `from[0]` its IP, when `from` is an array (null skips
+   * the sender, as a connected socket's `recv` does). `meta` holds 3 or more ints.
+   */
+  readonly udpRecvFrom: (
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    meta: Int32Array,
+    from: Array<string> | null
+  ) => number
+  /**
+   * `sendmmsg(..., MSG_NOSIGNAL)`: `payloads[i]` to `targets[i]` (`[family, ip, port]`,
+   * or undefined for a connected socket's peer; `targets` undefined sends all
+   * to the peer). At most 1024 per call. Returns how many went out, from the
+   * first on, or a negative errno when the first could not (`-EAGAIN`: none did);
+   * `-EINVAL` for a target that is no address, before anything is sent.
+   */
+  readonly udpSendMany: (
+    fd: number,
+    payloads: ReadonlyArray<Uint8Array>,
+    targets: ReadonlyArray<readonly [4 | 6, string, number] | undefined> | undefined
+  ) => number
+  /**
+   * `recvmmsg` of up to `bufs.length` (at most 1024) datagrams, datagram i into
+   * `bufs[i]`: how many arrived, or a negative errno (`-EAGAIN`: none waited).
+   * For datagram i, `meta[4i .. 4i + 3]` = its count, 1 if truncated, the
+   * sender's family and port, and `from[i]` its IP when `from` is an array.
+   */
+  readonly udpRecvMany: (
+    fd: number,
+    bufs: ReadonlyArray<Uint8Array>,
+    meta: Int32Array,
+    from: Array<string> | null
+  ) => number
+  /**
+   * An int socket option by number (datagram.ts `Option`): 0 SO_BROADCAST,
+   * 1 IP_TTL, 2 IPV6_UNICAST_HOPS, 3 IP_MULTICAST_TTL, 4 IPV6_MULTICAST_HOPS,
+   * 5 IP_MULTICAST_LOOP, 6 IPV6_MULTICAST_LOOP, 7 SO_RCVBUF, 8 SO_SNDBUF.
+   * Its value, or a negative errno (`-ENOPROTOOPT` for an unknown number).
+   */
+  readonly udpGetOption: (fd: number, option: number) => number
+  /** Sets an int option of `udpGetOption`'s numbering: 0 or a negative errno. */
+  readonly udpSetOption: (fd: number, option: number, value: number) => number
+  /**
+   * Joins (or leaves) a multicast group: IP_ADD/DROP_MEMBERSHIP with `iface` a
+   * local IPv4 address, IPV6_JOIN/LEAVE_GROUP with `iface` an interface name or
+   * index; `""` lets the system choose. 0 or a negative errno.
+   */
+  readonly udpMembership: (fd: number, family: 4 | 6, join: boolean, group: string, iface: string) => number
+  /** `connect(AF_UNSPEC)`: a connected UDP socket takes datagrams from anyone again. 0 or a negative errno. */
+  readonly udpDisconnect: (fd: number) => number
 
   /**
    * A poller on this environment's libuv loop. On each wake-up it writes up to

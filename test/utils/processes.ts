@@ -282,3 +282,23 @@ http {
       })
     })
   })
+
+/**
+ * dnsmasq of our own on a free loopback port (UDP and TCP), answering only
+ * from `records` (`--host-record`: name to IPv4) and NXDOMAIN for every name
+ * under `.invalid`, with no upstream, no hosts
+ * file and no configuration file; it stays in the foreground as the current
+ * user. Stopped (SIGTERM) when the Scope closes.
+ */
+export const startDnsmasq = (records: Record<string, string>) =>
+  Effect.gen(function*() {
+    const binary = yield* requireBinary("dnsmasq")
+    const user = os.userInfo().username
+    return yield* startServer((port) =>
+      spawn(binary, [
+        "--no-daemon", `--port=${port}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+        "-C", "/dev/null", "--pid-file=", `--user=${user}`, "--address=/invalid/",
+        ...Object.entries(records).map(([name, ip]) => `--host-record=${name},${ip}`)
+      ], { name: "dnsmasq", stopSignal: "SIGTERM" })
+    )
+  })

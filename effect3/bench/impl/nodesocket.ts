@@ -15,7 +15,7 @@ import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type * as Socket from "@effect/platform/Socket"
 import { Deferred, Effect, Exit, Queue } from "effect"
-import type { ClientReport, Implementation, Params, Scenario, ServerReport } from "../protocol.js"
+import type { ClientReport, Implementation, Params, ServerReport, TcpScenario } from "../protocol.js"
 import { pipelineBatches, roundTrips, runServer, shortConnections, type Tally } from "../effectHarness.js"
 import {
   BACKLOG,
@@ -33,7 +33,7 @@ import {
 
 const ack = Uint8Array.of(1)
 
-const handle = (scenario: Scenario, params: Params, tally: Tally) =>
+const handle = (scenario: TcpScenario, params: Params, tally: Tally) =>
 (socket: Socket.Socket): Effect.Effect<void, Socket.SocketError> => {
   switch (scenario) {
     case "unix-pingpong":
@@ -75,7 +75,7 @@ const handle = (scenario: Scenario, params: Params, tally: Tally) =>
 }
 
 // The report resolves before the scope closes: closing waits for the idle client to let go.
-const serve = (scenario: Scenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
+const serve = (scenario: TcpScenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const program = Effect.gen(function*() {
       const server = yield* NodeSocketServer.make({ host: "127.0.0.1", port: 0, backlog: BACKLOG, noDelay: true })
@@ -143,7 +143,7 @@ const receiveReplies = ({ incoming }: Connection, replies: number) =>
     }
   })
 
-const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port: number) =>
+const clientProgram = (scenario: Exclude<TcpScenario, "idle">, params: Params, port: number) =>
   Effect.gen(function*() {
     switch (scenario) {
       case "pipeline": {
@@ -184,7 +184,7 @@ const clientProgram = (scenario: Exclude<Scenario, "idle">, params: Params, port
     }
   })
 
-const client = (scenario: Exclude<Scenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
+const client = (scenario: Exclude<TcpScenario, "idle">, params: Params, port: number): Promise<ClientReport> =>
   Effect.runPromise(Effect.scoped(clientProgram(scenario, params, port)))
 
 const loaded = loadedBy(import.meta.url, { platformNode: "@effect/platform-node/NodeSocket" }, 3)
