@@ -1,15 +1,16 @@
+// UdpSocket on both lines (effect3/dtslint links here); each line's address type is checked in
+// its own Addresses.tst.ts, and the Effect 4 DatagramSocket backend in DatagramSocket.tst.ts.
 import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
-import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
-import type * as DatagramSocket from "effect/socket/DatagramSocket"
 import { describe, expect, it } from "tstyche"
 import type * as NetError from "../src/NetError.js"
 import type * as Netpoll from "../src/Netpoll.js"
 import * as UdpSocket from "../src/UdpSocket.js"
 
 declare const socket: UdpSocket.UdpSocket
-declare const inet: NetAddress.InetAddress
+/** The line's address: an InetAddress on Effect 4, a SocketAddr on Effect 3. */
+type Address = UdpSocket.Received["address"]
+declare const inet: Address
 declare const buf: Uint8Array
 
 describe("UdpSocket.bind", () => {
@@ -44,7 +45,7 @@ describe("UdpSocket methods", () => {
     expect(socket.recvFrom(buf)).type.toBe<Effect.Effect<UdpSocket.Received, NetError.NetError>>()
     expect<UdpSocket.Received>().type.toBe<{
       readonly bytes: number
-      readonly address: NetAddress.InetAddress
+      readonly address: Address
       readonly truncated: boolean
     }>()
   })
@@ -73,8 +74,8 @@ describe("UdpSocket methods", () => {
     expect(socket.setMulticastLoop(false)).type.toBe<Effect.Effect<void, NetError.NetError>>()
     expect(socket.joinMulticast("239.1.2.3", "127.0.0.1")).type.toBe<Effect.Effect<void, NetError.NetError>>()
     expect(socket.leaveMulticast("ff02::1:3")).type.toBe<Effect.Effect<void, NetError.NetError>>()
-    expect(socket.localAddr).type.toBe<Effect.Effect<NetAddress.InetAddress, NetError.NetError>>()
-    expect(socket.peerAddr).type.toBe<Effect.Effect<NetAddress.InetAddress, NetError.NetError>>()
+    expect(socket.localAddr).type.toBe<Effect.Effect<Address, NetError.NetError>>()
+    expect(socket.peerAddr).type.toBe<Effect.Effect<Address, NetError.NetError>>()
     expect(socket.close).type.toBe<Effect.Effect<void>>()
     expect(socket.fd).type.toBe<number>()
   })
@@ -82,20 +83,5 @@ describe("UdpSocket methods", () => {
   it("isUdpSocket narrows", () => {
     const u: unknown = socket
     if (UdpSocket.isUdpSocket(u)) expect(u).type.toBe<UdpSocket.UdpSocket>()
-  })
-})
-
-describe("the DatagramSocket backend", () => {
-  it("needs Netpoll and never fails to build", () => {
-    expect(UdpSocket.makeDatagramSocket("127.0.0.1:0")).type.toBe<
-      Effect.Effect<DatagramSocket.DatagramSocket, never, Netpoll.Netpoll>
-    >()
-    expect(UdpSocket.layerDatagramSocket("127.0.0.1:0", { connect: "127.0.0.1:53", reuseAddr: true })).type.toBe<
-      Layer.Layer<DatagramSocket.DatagramSocket, never, Netpoll.Netpoll>
-    >()
-    expect(UdpSocket.makeDatagramSocket).type.toBeCallableWith("0.0.0.0:0", {
-      receiveBuffer: { capacity: 64, strategy: "sliding" },
-      onError: (_: DatagramSocket.DatagramSocketError) => {}
-    })
   })
 })

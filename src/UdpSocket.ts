@@ -2,21 +2,23 @@
  * UDP sockets whose sends and receives suspend the calling fiber, never the
  * event loop, in the manner of Rust's `std::net::UdpSocket` and Go's
  * `net.UDPConn`: datagrams go straight from and into the caller's buffers,
- * with truncation reported, batches through sendmmsg / recvmmsg, and a
- * backend for `effect/socket` `DatagramSocket`.
+ * with truncation reported, and batches through sendmmsg / recvmmsg. One
+ * module for both Effect lines; each line's address types come from its own
+ * `internal/address.ts`. On Effect 4 it also backs `effect/socket`
+ * `DatagramSocket` (`makeDatagramSocket`, `layerDatagramSocket`);
+ * `@effect/platform` 0.x has no datagram contract, so the Effect 3 line has
+ * no such adapter.
  *
  * @since 0.5.0
  */
 import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
-import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
-import type * as DatagramSocket from "effect/socket/DatagramSocket"
-import * as backend from "./internal/datagramSocket.js"
+import type * as address from "./internal/address.js"
 import * as internal from "./internal/udpSocket.js"
 import type * as NetError from "./NetError.js"
 import type * as Netpoll from "./Netpoll.js"
-import type * as TcpStream from "./TcpStream.js"
+
+export * from "./internal/datagramAdapters.js"
 
 /**
  * @since 0.5.0
@@ -32,13 +34,14 @@ export type TypeId = typeof TypeId
 
 /**
  * An address to bind, connect or send to: the inputs `TcpStream.connect`
- * takes (`"127.0.0.1:53"`, `"[::1]:53"`, `{ host, port }`, an `InetAddress`).
+ * takes (`"127.0.0.1:53"`, `"[::1]:53"`, `{ host, port }`, an `InetAddress`
+ * on Effect 4, a `SocketAddr` on Effect 3).
  * A host name is resolved, and the first address of the socket's family used.
  *
  * @since 0.5.0
  * @category models
  */
-export type AddressInput = TcpStream.AddressInput
+export type AddressInput = address.Input
 
 /**
  * One datagram received by `recvFrom` or `recvMany`.
@@ -50,7 +53,7 @@ export interface Received {
   /** How many bytes were written into the buffer. */
   readonly bytes: number
   /** The sender. */
-  readonly address: NetAddress.InetAddress
+  readonly address: address.Address
   /**
    * The datagram was longer than the buffer (MSG_TRUNC): `bytes` is the
    * buffer's length and the rest is gone, as the kernel discards it.
@@ -141,9 +144,9 @@ export interface UdpSocket {
   /** Leaves a group joined with the same arguments. */
   readonly leaveMulticast: (group: string, iface?: string) => Effect.Effect<void, NetError.NetError>
   /** The bound address (getsockname), with the port the kernel chose for port 0. */
-  readonly localAddr: Effect.Effect<NetAddress.InetAddress, NetError.NetError>
+  readonly localAddr: Effect.Effect<address.Address, NetError.NetError>
   /** The connected peer (getpeername); fails with a SystemError (ENOTCONN) when not connected. */
-  readonly peerAddr: Effect.Effect<NetAddress.InetAddress, NetError.NetError>
+  readonly peerAddr: Effect.Effect<address.Address, NetError.NetError>
   /**
    * Closes the socket now instead of when its Scope closes. Idempotent; fibers
    * suspended on it wake with `SocketClosed`, as do all later calls.
@@ -179,7 +182,7 @@ export interface BindOptions {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Netpoll, UdpSocket } from "effect-netpoll"
+ * import { Netpoll, UdpSocket } from "effect-netpoll" // Effect 3: "effect-netpoll/effect3"
  *
  * const echo = Effect.scoped(Effect.gen(function*() {
  *   const socket = yield* UdpSocket.bind("127.0.0.1:9000")
@@ -207,45 +210,3 @@ export const bind: (
  * @category guards
  */
 export const isUdpSocket: (u: unknown) => u is UdpSocket = internal.isUdpSocket
-
-/**
- * Options of the `DatagramSocket` backend: the bind options, a peer to
- * `connect` to, and the contract's own (`receiveBuffer`, `onError`).
- *
- * @since 0.5.0
- * @category models
- */
-export interface DatagramSocketOptions extends BindOptions {
-  /** connect(2) after binding: the kernel filters senders and ICMP errors reach `onError`. */
-  readonly connect?: AddressInput | undefined
-  readonly receiveBuffer?: DatagramSocket.ReceiveBufferOptions | undefined
-  readonly onError?: ((error: DatagramSocket.DatagramSocketError) => void) | undefined
-}
-
-/**
- * An `effect/socket` `DatagramSocket` over netpoll, as
- * `@effect/platform-node`'s `NodeDatagramSocket.make` is over `node:dgram`.
- * Each reader acquisition binds a socket at `address` in the reader's Scope,
- * and a fiber receives in batches of 16 (recvmmsg); errors map to the
- * contract's kinds (`MessageTooLarge`, `Unreachable`, `ConnectionRefused`,
- * `PermissionDenied`, `Unknown`). Source-specific multicast fails with
- * `DatagramSocketUnsupportedError`.
- *
- * @since 0.5.0
- * @category adapters
- */
-export const makeDatagramSocket: (
-  address: AddressInput,
-  options?: DatagramSocketOptions
-) => Effect.Effect<DatagramSocket.DatagramSocket, never, Netpoll.Netpoll> = backend.makeDatagramSocket
-
-/**
- * `makeDatagramSocket` as a layer of the `DatagramSocket` service.
- *
- * @since 0.5.0
- * @category layers
- */
-export const layerDatagramSocket: (
-  address: AddressInput,
-  options?: DatagramSocketOptions
-) => Layer.Layer<DatagramSocket.DatagramSocket, never, Netpoll.Netpoll> = backend.layerDatagramSocket

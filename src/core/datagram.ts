@@ -14,7 +14,7 @@ import * as util from "node:util"
 import * as errno from "./errno.js"
 import { addon } from "./native.js"
 import type { Direction, Pollable, Poller } from "./poller.js"
-import { BUFFER_CHANGED, type Failure, type NativeAddress, WAIT_READY } from "./stream.js"
+import { BUFFER_CHANGED, type Failure, type NativeAddress, setUp, type SetUpStep, WAIT_READY } from "./stream.js"
 import * as validate from "./validate.js"
 
 /** The most datagrams one `sendMany` or `recvMany` moves (the addon's batch). */
@@ -72,7 +72,7 @@ export const open = (
   const fd = addon.udpSocket(family)
   if (fd < 0) return { code: fd, syscall: "socket" }
   const s = settings ?? {}
-  const steps: ReadonlyArray<readonly [string, () => number]> = [
+  const steps: ReadonlyArray<SetUpStep> = [
     ["setsockopt", () => s.reuseAddr === true ? addon.setReuseAddr(fd, true) : 0],
     ["setsockopt", () => s.reusePort === true ? addon.setReusePort(fd, true) : 0],
     ["setsockopt", () => family === 6 && s.ipv6Only !== undefined ? addon.setV6Only(fd, s.ipv6Only) : 0],
@@ -88,17 +88,8 @@ export const open = (
     ],
     ["bind", () => addon.bind(fd, family, ip, port)]
   ]
-  for (const [syscall, step] of steps) {
-    const rc = step()
-    if (rc < 0) {
-      addon.close(fd)
-      return { code: rc, syscall }
-    }
-  }
-  const pollable = poller.register(fd, "bind")
-  if (typeof pollable === "number") {
-    return { code: pollable, syscall: pollable === errno.CLOSED ? "bind" : "epoll_ctl" }
-  }
+  const pollable = setUp(poller, fd, steps, "bind")
+  if (!("fd" in pollable)) return pollable
   pollable.input.syscall = "recvfrom"
   pollable.output.syscall = "sendto"
   return pollable

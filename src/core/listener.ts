@@ -5,7 +5,7 @@
 import * as errno from "./errno.js"
 import { addon } from "./native.js"
 import type { Pollable, Poller } from "./poller.js"
-import { type Failure, WAIT_READY } from "./stream.js"
+import { type Failure, setUp, type SetUpStep, WAIT_READY } from "./stream.js"
 
 /** Node's own default backlog; the kernel caps it at net.core.somaxconn. */
 export const DEFAULT_BACKLOG = 511
@@ -32,24 +32,14 @@ export const listen = (
 ): Pollable | Failure => {
   const fd = addon.socket(family)
   if (fd < 0) return { code: fd, syscall: "socket" }
-  const steps: ReadonlyArray<readonly [string, () => number]> = [
+  const steps: ReadonlyArray<SetUpStep> = [
     ["setsockopt", () => addon.setReuseAddr(fd, true)],
     ["setsockopt", () => settings.reusePort ? addon.setReusePort(fd, true) : 0],
     ["setsockopt", () => family === 6 && settings.ipv6Only !== undefined ? addon.setV6Only(fd, settings.ipv6Only) : 0],
     ["bind", () => addon.bind(fd, family, ip, port)],
     ["listen", () => addon.listen(fd, settings.backlog)]
   ]
-  for (const [syscall, step] of steps) {
-    const rc = step()
-    if (rc < 0) {
-      addon.close(fd)
-      return { code: rc, syscall }
-    }
-  }
-  const pollable = poller.register(fd, "listen")
-  return typeof pollable === "number"
-    ? { code: pollable, syscall: pollable === errno.CLOSED ? "listen" : "epoll_ctl" }
-    : pollable
+  return setUp(poller, fd, steps, "listen")
 }
 
 /**

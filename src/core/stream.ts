@@ -301,6 +301,27 @@ export interface Failure {
 
 const failure = (code: number, syscall: string): Failure => ({ code, syscall })
 
+/** One step of setting up a socket that was just made: the syscall a failure names, and the call (0 or a negative errno). */
+export type SetUpStep = readonly [syscall: string, step: () => number]
+
+/**
+ * Runs `steps` on a socket the caller has just made, in order, then registers
+ * it with the poller as `registerAs` (which also names a failed registration's
+ * CLOSED). The Pollable, or the first failure with the fd closed (nobody else
+ * has it yet).
+ */
+export const setUp = (poller: Poller, fd: number, steps: ReadonlyArray<SetUpStep>, registerAs: string): Pollable | Failure => {
+  for (const [syscall, step] of steps) {
+    const rc = step()
+    if (rc < 0) {
+      addon.close(fd)
+      return failure(rc, syscall)
+    }
+  }
+  const pollable = poller.register(fd, registerAs)
+  return typeof pollable === "number" ? failure(pollable, pollable === errno.CLOSED ? registerAs : "epoll_ctl") : pollable
+}
+
 /** TCP_KEEPIDLE in whole seconds for an initial delay in milliseconds; 0 keeps the system's. */
 export const keepIdleSeconds = (millis: number | undefined): number =>
   millis === undefined || !(millis > 0) ? 0 : Math.min(MAX_KEEP_IDLE_SECONDS, Math.max(1, Math.ceil(millis / 1000)))

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url"
 import * as errno from "./errno.js"
 import { addon } from "./native.js"
 import type { Pollable, Poller } from "./poller.js"
-import type { Failure } from "./stream.js"
+import { type Failure, setUp, type SetUpStep } from "./stream.js"
 import * as validate from "./validate.js"
 
 /** The key under which `workerData` carries a worker's Config: a worker started otherwise has none. */
@@ -80,22 +80,12 @@ export const MAX_THREADS = 1024
 export const reserve = (poller: Poller, family: 4 | 6, ip: string, port: number): Pollable | Failure => {
   const fd = addon.socket(family)
   if (fd < 0) return { code: fd, syscall: "socket" }
-  const steps: ReadonlyArray<readonly [string, () => number]> = [
+  const steps: ReadonlyArray<SetUpStep> = [
     ["setsockopt", () => addon.setReuseAddr(fd, true)],
     ["setsockopt", () => addon.setReusePort(fd, true)],
     ["bind", () => addon.bind(fd, family, ip, port)]
   ]
-  for (const [syscall, step] of steps) {
-    const rc = step()
-    if (rc < 0) {
-      addon.close(fd)
-      return { code: rc, syscall }
-    }
-  }
-  const pollable = poller.register(fd, "listen")
-  return typeof pollable === "number"
-    ? { code: pollable, syscall: pollable === errno.CLOSED ? "bind" : "epoll_ctl" }
-    : pollable
+  return setUp(poller, fd, steps, "listen")
 }
 
 /** `serveWorkers`' `worker` as the URL a Worker takes: a URL, a file URL string, or a path. */
