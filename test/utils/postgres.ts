@@ -10,7 +10,19 @@ import * as ChildProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
-import { ChildError, requireBinary, spawn, startServer, tempDir } from "./processes.js"
+import { ChildError, findBinary, spawn, startServer, tempDir } from "./processes.js"
+
+/** initdb on $PATH, else Debian's newest (the package keeps it in /usr/lib/postgresql/<major>/bin). */
+const findInitdb = (): string | undefined => {
+  const onPath = findBinary("initdb")
+  if (onPath !== undefined) return onPath
+  const lib = "/usr/lib/postgresql"
+  const majors = fs.existsSync(lib) ? fs.readdirSync(lib).filter((major) => /^\d+$/.test(major)) : []
+  return majors
+    .sort((a, b) => Number(b) - Number(a))
+    .map((major) => path.join(lib, major, "bin", "initdb"))
+    .find((file) => fs.existsSync(file))
+}
 
 const postgresUser = (): { readonly uid: number; readonly gid: number } | undefined => {
   if (process.getuid?.() !== 0) return undefined
@@ -29,7 +41,10 @@ export interface Postgres {
 }
 
 export const startPostgres = Effect.gen(function*() {
-  const initdb = yield* requireBinary("initdb")
+  const initdb = findInitdb()
+  if (initdb === undefined) {
+    return yield* Effect.fail(new ChildError({ message: "PostgreSQL is not installed (scripts/test-servers.sh installs it)" }))
+  }
   // Debian links initdb into /usr/local/bin or /usr/bin; the server binary sits next to its target.
   const bindir = path.dirname(fs.realpathSync(initdb))
   const user = postgresUser()
