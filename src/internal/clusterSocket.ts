@@ -53,6 +53,8 @@ export const layerSocketServer = Layer.unwrap(Effect.gen(function*() {
 }))
 
 export const layer = (options?: ClusterSocket.Options<boolean, "local" | "sql" | "byo">): Layer.Layer<any, any, any> => {
+  const bad = cluster.layerOptions(options, ["binary", "ndjson"])
+  if (bad !== undefined) return Layer.effectDiscard(Effect.die(new TypeError(bad))) as unknown as Layer.Layer<any, any, any>
   const runner = options?.clientOnly === true
     ? Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol)
     : Layer.provide(SocketRunner.layer, [layerSocketServer, layerClientProtocol])
