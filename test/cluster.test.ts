@@ -31,18 +31,19 @@ interface Runner {
   readonly child: Child
 }
 
-class Cluster extends Context.Service<Cluster, {
-  readonly runners: ReadonlyArray<Runner>
-}>()("test/Cluster") {}
+class Postgres extends Context.Service<Postgres, { readonly url: string }>()("test/Postgres") {}
 
-const Database = Layer.unwrap(Effect.map(startPostgres, (postgres) =>
-  PgClient.layer({ url: Redacted.make(postgres.url), maxConnections: 4 })))
+class Cluster extends Context.Service<Cluster, { readonly runners: ReadonlyArray<Runner> }>()("test/Cluster") {}
+
+const PostgresLive = Layer.effect(Postgres, startPostgres)
+
+const Database = Layer.unwrap(Effect.map(Postgres, ({ url }) =>
+  PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })))
 
 const Runners = Layer.effect(
   Cluster,
   Effect.gen(function*() {
-    const sql = yield* PgClient.PgClient
-    const url = sql.config.url === undefined ? "" : Redacted.value(sql.config.url)
+    const { url } = yield* Postgres
     const runners = yield* Effect.forEach([1, 2, 3], () =>
       Effect.map(
         startServer((port) =>
@@ -71,26 +72,37 @@ const Client = ClusterSocket.layer({
 
 const Environment = Layer.mergeAll(Runners, Client).pipe(
   Layer.provideMerge(Database),
+  Layer.provideMerge(PostgresLive),
   Layer.provide(Netpoll.layer)
 )
 
 const ids = Array.from({ length: 30 }, (_, i) => `counter-${i}`)
 
-/** Where each entity lives, asked until every runner hosts at least one (the shards spread as runners join). */
-const placement = (names: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
+/**
+ * Where each entity lives, once the shards have settled: asked every second
+ * until two answers in a row agree and every runner hosts an entity (shards
+ * move while runners join).
+ */
+const placement = (names: ReadonlyArray<string>) => {
+  let previous = ""
+  return Effect.gen(function*() {
     const counter = yield* Counter.client
     return yield* Effect.forEach(ids, (id) => Effect.map(counter(id).Where(), (runner) => [id, runner] as const), {
       concurrency: "unbounded"
     })
   }).pipe(
     Effect.repeat({
-      schedule: Schedule.spaced("500 millis"),
-      until: (answers) => names.every((name) => answers.some(([, runner]) => runner === name))
+      schedule: Schedule.spaced("1 second"),
+      until: (answers) => {
+        const settled = JSON.stringify(answers) === previous
+        previous = JSON.stringify(answers)
+        return settled && names.every((name) => answers.some(([, runner]) => runner === name))
+      }
     }),
     (asking) => timeoutFail(asking, "40 seconds", () => new ChildError({ message: "the entities never spread over all runners" })),
     Effect.map((answers) => new Map(answers))
   )
+}
 
 const entityOn = (where: ReadonlyMap<string, string>, runner: Runner) => {
   const id = ids.find((id) => where.get(id) === runner.name)

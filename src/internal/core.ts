@@ -1,6 +1,7 @@
 /** The runtime-free core, as this line reaches it: the one import path the shared bindings use. */
 export * as attributes from "../core/attributes.js"
 export * as buffered from "../core/buffered.js"
+export * as cluster from "../core/cluster.js"
 export * as duplex from "../core/duplex.js"
 export * as errno from "../core/errno.js"
 export * as listener from "../core/listener.js"

@@ -1,6 +1,7 @@
 /** The runtime-free core, as this line reaches it: the one import path the shared bindings use. */
 export * as attributes from "../../../dist/core/attributes.js"
 export * as buffered from "../../../dist/core/buffered.js"
+export * as cluster from "../../../dist/core/cluster.js"
 export * as duplex from "../../../dist/core/duplex.js"
 export * as errno from "../../../dist/core/errno.js"
 export * as listener from "../../../dist/core/listener.js"
