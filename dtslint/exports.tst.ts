@@ -5,6 +5,7 @@ import type * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
 import type * as SocketServer from "effect/socket/SocketServer"
 import * as Package from "effect-netpoll"
+import * as ClusterSocket from "effect-netpoll/ClusterSocket"
 import * as NetError from "effect-netpoll/NetError"
 import * as Netpoll from "effect-netpoll/Netpoll"
 import * as TcpListener from "effect-netpoll/TcpListener"
@@ -23,8 +24,9 @@ describe("package exports", () => {
     expect(Package.Netpoll).type.toBe(Netpoll)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
+    expect(Package.ClusterSocket).type.toBe(ClusterSocket)
     expect<keyof typeof Package>().type.toBe<
-      "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream"
+      "BufReader" | "BufWriter" | "ClusterSocket" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream"
     >()
   })
 
