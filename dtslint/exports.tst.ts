@@ -24,10 +24,14 @@ describe("package exports", () => {
     expect(Package.Netpoll).type.toBe(Netpoll)
     expect(Package.TcpListener).type.toBe(TcpListener)
     expect(Package.TcpStream).type.toBe(TcpStream)
-    expect(Package.ClusterSocket).type.toBe(ClusterSocket)
     expect<keyof typeof Package>().type.toBe<
-      "BufReader" | "BufWriter" | "ClusterSocket" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream"
+      "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream"
     >()
+  })
+
+  it("ClusterSocket is a subpath only: the root does not load effect/cluster for every program", () => {
+    expect(Package).type.not.toHaveProperty("ClusterSocket")
+    expect(ClusterSocket.layerClientProtocol).type.not.toBe<never>()
   })
 
   it("the published declarations keep the public types", () => {

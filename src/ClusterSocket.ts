@@ -15,6 +15,10 @@
  *   `SqlClient`; the `Digest` it needs is Web Crypto's, from `effect`),
  *   `ShardingConfig.layerFromEnv` and a serialization.
  *
+ * Import it from `effect-netpoll/ClusterSocket`: the root leaves it out, so
+ * that programs that do not run a cluster do not load `effect/cluster` (about
+ * 150 ms more at startup).
+ *
  * Dead peers are found as with NodeClusterSocket: by the RPC protocol's pings
  * (`RpcClient.makeProtocolSocket`, every 5 seconds) and by `RunnerHealth`.
  * NodeClusterSocket's `timeout: 5500` only arms `net.Socket#setTimeout`, whose
@@ -68,7 +72,7 @@ export interface Options<ClientOnly extends boolean, Storage extends "local" | "
  * ```ts
  * import { SocketRunner } from "effect/cluster"
  * import { Layer } from "effect"
- * import { ClusterSocket } from "effect-netpoll"
+ * import * as ClusterSocket from "effect-netpoll/ClusterSocket"
  *
  * const Runner = SocketRunner.layer.pipe(
  *   Layer.provide([ClusterSocket.layerSocketServer, ClusterSocket.layerClientProtocol])
@@ -106,7 +110,8 @@ export const layerSocketServer: Layer.Layer<
  * ```ts
  * import { Layer } from "effect"
  * import { PgClient } from "@effect/sql-pg"
- * import { ClusterSocket, Netpoll } from "effect-netpoll"
+ * import { Netpoll } from "effect-netpoll"
+ * import * as ClusterSocket from "effect-netpoll/ClusterSocket"
  *
  * const Cluster = ClusterSocket.layer().pipe(
  *   Layer.provide(PgClient.layer({ url: "postgres://localhost/cluster" })),

@@ -32,10 +32,3 @@ export * as TcpListener from "./TcpListener.js"
  * @since 0.1.0
  */
 export * as TcpStream from "./TcpStream.js"
-
-/**
- * effect-netpoll as the transport of `effect/cluster` runners.
- *
- * @since 0.5.0
- */
-export * as ClusterSocket from "./ClusterSocket.js"

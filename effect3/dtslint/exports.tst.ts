@@ -21,7 +21,7 @@ describe("package exports", () => {
     expect(Package.TcpStream).type.toBe(TcpStream)
   })
 
-  it("ClusterSocket is a subpath only, so that the index needs no @effect/cluster", () => {
+  it("ClusterSocket is a subpath only: the index neither needs nor loads @effect/cluster", () => {
     expect(Package).type.not.toHaveProperty("ClusterSocket")
     expect(ClusterSocket.layerClientProtocol).type.not.toBe<never>()
   })

@@ -14,8 +14,8 @@
  *   `SqlClient`), `ShardingConfig.layerFromEnv` and a serialization.
  *
  * Import it from `effect-netpoll/effect3/ClusterSocket`: the line's index
- * leaves it out, so that only programs that use it need `@effect/cluster`,
- * `@effect/rpc` and `@effect/sql`.
+ * leaves it out, so that only programs that use it need (and load)
+ * `@effect/cluster`, `@effect/rpc` and `@effect/sql`.
  *
  * Dead peers are found as with NodeClusterSocket: by the RPC protocol's pings
  * and by `RunnerHealth`. NodeClusterSocket's `timeout: 5500` only arms

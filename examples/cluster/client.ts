@@ -7,7 +7,8 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Config, Console, Effect, Layer } from "effect"
-import { ClusterSocket, Netpoll } from "effect-netpoll"
+import { Netpoll } from "effect-netpoll"
+import * as ClusterSocket from "effect-netpoll/ClusterSocket"
 import { runMain } from "../runMain.js"
 import { Counter } from "./Counter.js"
 

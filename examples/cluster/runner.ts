@@ -15,7 +15,8 @@
 import { NodeClusterSocket } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Console, Effect, Layer } from "effect"
-import { ClusterSocket, Netpoll } from "effect-netpoll"
+import { Netpoll } from "effect-netpoll"
+import * as ClusterSocket from "effect-netpoll/ClusterSocket"
 import { runMain } from "../runMain.js"
 import { CounterLive } from "./Counter.js"
 
