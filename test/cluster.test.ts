@@ -124,6 +124,21 @@ layer(Environment)("ClusterSocket: a cluster of three runners over effect-netpol
       expect(done).toEqual(ids.map((id) => `job-${id} done by ${where.get(id)}`))
     }), 60_000)
 
+  it.effect("the example's client (a client-only member in a process of its own) gets every answer", () =>
+    Effect.gen(function*() {
+      const { runners } = yield* Cluster
+      const { url } = yield* Postgres
+      const where = yield* placement(runners.map((runner) => runner.name))
+      const client = yield* runExample("cluster/client.ts", ["6"], { ...shardingEnv, DATABASE_URL: url })
+      const closed = yield* client.closed
+      expect(closed, client.output()).toEqual({ code: 0, signal: null })
+      const first = ids.slice(0, 6)
+      expect(client.stdout().toString()).toBe([
+        ...first.map((id) => `${id} lives on runner ${where.get(id)}`),
+        ...first.map((id) => `job-${id} done by ${where.get(id)}`)
+      ].join("\n") + "\n")
+    }), 60_000)
+
   it.effect("a network cut between two runners is survived: entity-to-entity requests reconnect", () =>
     Effect.gen(function*() {
       const { runners } = yield* Cluster
