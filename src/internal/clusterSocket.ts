@@ -16,6 +16,7 @@ import * as Socket from "effect/socket/Socket"
 import type * as ClusterSocket from "../ClusterSocket.js"
 import { cluster } from "./core.js"
 import { Netpoll } from "../Netpoll.js"
+import * as clusterRunner from "./clusterRunner.js"
 import * as socket from "./socket.js"
 import * as socketServer from "./socketServer.js"
 import * as tcpStream from "./tcpStream.js"
@@ -55,31 +56,21 @@ export const layerSocketServer = Layer.unwrap(Effect.gen(function*() {
 export const layer = (options?: ClusterSocket.Options<boolean, "local" | "sql" | "byo">): Layer.Layer<any, any, any> => {
   const bad = cluster.layerOptions(options, ["binary", "ndjson"])
   if (bad !== undefined) return Layer.effectDiscard(Effect.die(new TypeError(bad))) as unknown as Layer.Layer<any, any, any>
-  const runner = options?.clientOnly === true
-    ? Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol)
-    : Layer.provide(SocketRunner.layer, [layerSocketServer, layerClientProtocol])
-  const runnerHealth = options?.clientOnly === true
-    ? Layer.empty
-    : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
-  const storage = options?.storage
-  return runner.pipe(
-    Layer.provide(runnerHealth),
-    Layer.provideMerge(
-      storage === "local"
-        ? MessageStorage.layerNoop
-        : storage === "byo"
-        ? Layer.empty
-        // SQL storage hashes long primary keys with a Digest: Web Crypto's, from effect itself.
-        : SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto))
-    ),
-    Layer.provide(
-      storage === "local" ? RunnerStorage.layerMemory : storage === "byo" ? Layer.empty : Layer.orDie(SqlRunnerStorage.layer)
-    ),
-    Layer.provide(ShardingConfig.layerFromEnv(options?.shardingConfig)),
-    Layer.provide(
-      options?.serialization === "ndjson"
-        ? RpcSerialization.layerNdjsonWith({ maxBufferSize: options.serializationMaxBufferSize })
-        : RpcSerialization.layerSchemaBinary({ maxFrameSize: options?.serializationMaxBufferSize })
-    )
-  )
+  return clusterRunner.wire({
+    socketRunner: SocketRunner.layer,
+    socketRunnerClientOnly: SocketRunner.layerClientOnly,
+    socketServer: layerSocketServer,
+    clientProtocol: layerClientProtocol,
+    runnerHealthPing: RunnerHealth.layerPing,
+    runnersRpc: Runners.layerRpc,
+    messageStorageNoop: MessageStorage.layerNoop,
+    // SQL storage hashes long primary keys with a Digest: Web Crypto's, from effect itself.
+    messageStorageSql: SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)),
+    runnerStorageMemory: RunnerStorage.layerMemory,
+    runnerStorageSql: SqlRunnerStorage.layer,
+    shardingConfig: ShardingConfig.layerFromEnv(options?.shardingConfig),
+    serialization: options?.serialization === "ndjson"
+      ? RpcSerialization.layerNdjsonWith({ maxBufferSize: options.serializationMaxBufferSize })
+      : RpcSerialization.layerSchemaBinary({ maxFrameSize: options?.serializationMaxBufferSize })
+  }, options)
 }

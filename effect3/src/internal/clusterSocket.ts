@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import type * as ClusterSocket from "../ClusterSocket.js"
 import { Netpoll } from "../Netpoll.js"
 import { cluster } from "./core.js"
+import * as clusterRunner from "./clusterRunner.js"
 import * as platformSocket from "./platformSocket.js"
 import * as platformSocketServer from "./platformSocketServer.js"
 import * as tcpStream from "./tcpStream.js"
@@ -54,30 +55,20 @@ export const layerSocketServer = Layer.unwrapEffect(Effect.gen(function*() {
 export const layer = (options?: ClusterSocket.Options<boolean, "local" | "sql" | "byo">): Layer.Layer<any, any, any> => {
   const bad = cluster.layerOptions(options, ["msgpack", "ndjson"])
   if (bad !== undefined) return Layer.effectDiscard(Effect.die(new TypeError(bad))) as unknown as Layer.Layer<any, any, any>
-  const runner = options?.clientOnly === true
-    ? Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol)
-    : Layer.provide(SocketRunner.layer, [layerSocketServer, layerClientProtocol])
-  const runnerHealth = options?.clientOnly === true
-    ? Layer.empty
-    : RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
-  const storage = options?.storage
-  return runner.pipe(
-    Layer.provide(runnerHealth),
-    Layer.provideMerge(
-      storage === "local"
-        ? MessageStorage.layerNoop
-        : storage === "byo"
-        ? Layer.empty
-        : Layer.orDie(SqlMessageStorage.layer)
-    ),
-    Layer.provide(
-      storage === "local" ? RunnerStorage.layerMemory : storage === "byo" ? Layer.empty : Layer.orDie(SqlRunnerStorage.layer)
-    ),
-    Layer.provide(ShardingConfig.layerFromEnv(options?.shardingConfig)),
-    Layer.provide(
-      options?.serialization === "ndjson"
-        ? RpcSerialization.layerNdjsonWith({ maxBufferSize: options.serializationMaxBufferSize })
-        : RpcSerialization.layerMsgPackWith({ maxBufferSize: options?.serializationMaxBufferSize })
-    )
-  )
+  return clusterRunner.wire({
+    socketRunner: SocketRunner.layer,
+    socketRunnerClientOnly: SocketRunner.layerClientOnly,
+    socketServer: layerSocketServer,
+    clientProtocol: layerClientProtocol,
+    runnerHealthPing: RunnerHealth.layerPing,
+    runnersRpc: Runners.layerRpc,
+    messageStorageNoop: MessageStorage.layerNoop,
+    messageStorageSql: SqlMessageStorage.layer,
+    runnerStorageMemory: RunnerStorage.layerMemory,
+    runnerStorageSql: SqlRunnerStorage.layer,
+    shardingConfig: ShardingConfig.layerFromEnv(options?.shardingConfig),
+    serialization: options?.serialization === "ndjson"
+      ? RpcSerialization.layerNdjsonWith({ maxBufferSize: options.serializationMaxBufferSize })
+      : RpcSerialization.layerMsgPackWith({ maxBufferSize: options?.serializationMaxBufferSize })
+  }, options)
 }
