@@ -73,7 +73,7 @@ const Client = ClusterSocket.layer({
 const Environment = Layer.mergeAll(Runners, Client).pipe(
   Layer.provideMerge(Database),
   Layer.provideMerge(PostgresLive),
-  Layer.provide(Netpoll.layer)
+  Layer.provideMerge(Netpoll.layer)
 )
 
 const ids = Array.from({ length: 30 }, (_, i) => `counter-${i}`)
@@ -184,5 +184,26 @@ layer(Environment)("ClusterSocket: a cluster of three runners over effect-netpol
       const killed = yield* sql<{ readonly count: number }>`SELECT count(*)::int AS count FROM cluster_messages
         WHERE tag = 'Work' AND entity_id = ${onB} AND payload LIKE ${"%job-killed%"} AND processed`
       expect(killed).toEqual([{ count: 1 }])
+    }), 60_000)
+
+  it.effect("a runner over NodeClusterSocket joins the effect-netpoll runners: one cluster, both transports", () =>
+    Effect.gen(function*() {
+      const { runners } = yield* Cluster
+      const { url } = yield* Postgres
+      // The last test killed the second runner: the first and third remain.
+      const [a, , c] = runners
+      const { port, server } = yield* startServer((port) =>
+        runExample("cluster/runner.ts", [], { ...shardingEnv, DATABASE_URL: url, PORT: String(port), TRANSPORT: "node" })
+      )
+      yield* server.waitFor(/up \(NodeClusterSocket\)/)
+      const node: Runner = { name: String(port), child: server }
+      const where = yield* placement([a.name, c.name, node.name])
+      const onA = entityOn(where, a)
+      const onNode = entityOn(where, node)
+      const counter = yield* Counter.client
+      expect(yield* Effect.all([counter(onA).Ask({ other: onNode }), counter(onNode).Ask({ other: onA })])).toEqual([
+        `${a.name} asked ${onNode}: ${node.name}`,
+        `${node.name} asked ${onA}: ${a.name}`
+      ])
     }), 60_000)
 })
