@@ -5,6 +5,7 @@ import type * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
 import type * as SocketServer from "effect/socket/SocketServer"
 import * as Package from "effect-netpoll"
+import * as ClusterSocket from "effect-netpoll/ClusterSocket"
 import * as NetError from "effect-netpoll/NetError"
 import * as Netpoll from "effect-netpoll/Netpoll"
 import * as TcpListener from "effect-netpoll/TcpListener"
@@ -32,6 +33,11 @@ describe("package exports", () => {
     expect<keyof typeof Package>().type.toBe<
       "BufReader" | "BufWriter" | "Io" | "NetError" | "Netpoll" | "TcpListener" | "TcpStream" | "UdpSocket" | "UnixListener" | "UnixStream"
     >()
+  })
+
+  it("ClusterSocket is a subpath only: the root does not load effect/cluster for every program", () => {
+    expect(Package).type.not.toHaveProperty("ClusterSocket")
+    expect(ClusterSocket.layerClientProtocol).type.not.toBe<never>()
   })
 
   it("the published declarations keep the public types", () => {

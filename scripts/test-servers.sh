@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the servers that test/realServers.test.ts starts on loopback (redis-server, nginx)
-# and test/examples.test.ts starts for the DNS example (dnsmasq, from the package dnsmasq-base)
-# from Debian's packages when they are missing; a no-op when both are there. The tests start
+# Installs the servers that test/realServers.test.ts starts on loopback (redis-server, nginx),
+# that the DNS example's test starts (dnsmasq, from the package dnsmasq-base) and PostgreSQL for
+# the cluster tests (test/cluster.test.ts on each line), from Debian's packages when they are
+# missing; a no-op when all are there. The tests start
 # their own instances on free ports: the packages' system services are never started.
 set -uo pipefail
 
@@ -11,13 +12,16 @@ for bin in redis-server nginx; do
 done
 # The binary alone: dnsmasq-base ships no system service to keep from starting.
 PATH="$PATH:/usr/sbin:/usr/local/sbin" command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+# Debian keeps initdb and postgres off $PATH, in /usr/lib/postgresql/<major>/bin.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ||
+  PATH="$PATH:/usr/sbin:/usr/local/sbin" command -v initdb >/dev/null || need+=(postgresql)
 [ "${#need[@]}" -eq 0 ] && exit 0
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   if ! sudo -n true 2>/dev/null; then
     echo "test-servers: ${need[*]} missing and no root to install them; install them (Debian:" \
-      "apt-get install --no-install-recommends redis-server nginx dnsmasq-base) or the tests that need them fail" >&2
+      "apt-get install --no-install-recommends redis-server nginx dnsmasq-base postgresql) or the tests that need them fail" >&2
     exit 0
   fi
   sudo="sudo -n"

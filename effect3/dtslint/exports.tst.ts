@@ -1,6 +1,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Package from "effect-netpoll/effect3"
+import * as ClusterSocket from "effect-netpoll/effect3/ClusterSocket"
 import * as NetError from "effect-netpoll/effect3/NetError"
 import * as Netpoll from "effect-netpoll/effect3/Netpoll"
 import * as SocketAddr from "effect-netpoll/effect3/SocketAddr"
@@ -24,6 +25,11 @@ describe("package exports", () => {
     expect(Package.UdpSocket).type.toBe(UdpSocket)
     expect(Package.UnixListener).type.toBe(UnixListener)
     expect(Package.UnixStream).type.toBe(UnixStream)
+  })
+
+  it("ClusterSocket is a subpath only: the index neither needs nor loads @effect/cluster", () => {
+    expect(Package).type.not.toHaveProperty("ClusterSocket")
+    expect(ClusterSocket.layerClientProtocol).type.not.toBe<never>()
   })
 
   it("the published declarations keep the public types", () => {

@@ -55,6 +55,8 @@ export const spawn = (
     readonly cwd?: string
     readonly env?: Record<string, string>
     readonly stopSignal?: NodeJS.Signals
+    /** Runs the child as this user (a root test starting a server that refuses root, as postgres does). */
+    readonly user?: { readonly uid: number; readonly gid: number } | undefined
   }
 ): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.acquireRelease(
@@ -62,7 +64,8 @@ export const spawn = (
       const child = ChildProcess.spawn(command, args, {
         cwd: options.cwd ?? root,
         env: { ...process.env, ...options.env },
-        stdio: ["ignore", "pipe", "pipe"]
+        stdio: ["ignore", "pipe", "pipe"],
+        ...options.user
       })
       const done = yield* Deferred.make<Closed>()
       const close = (closed: Closed) => Effect.runSync(Deferred.succeed(done, closed))
@@ -191,7 +194,7 @@ export const waitUntilAccepting = (child: Child, port: number) =>
  * too: a server that exits before accepting is started again on another
  * port, twice at most.
  */
-const startServer = (start: (port: number) => Effect.Effect<Child, never, Scope.Scope>) =>
+export const startServer = (start: (port: number) => Effect.Effect<Child, never, Scope.Scope>) =>
   Effect.gen(function*() {
     const port = yield* freePort
     const server = yield* start(port)

@@ -1,0 +1,1 @@
+../../../src/internal/clusterRunner.ts

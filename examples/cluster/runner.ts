@@ -1,0 +1,49 @@
+/**
+ * One runner of the cluster example: hosts `Counter` entities, talks to the
+ * other runners over effect-netpoll, and keeps messages and runner state in
+ * PostgreSQL.
+ *
+ *   DATABASE_URL=postgres://... PORT=34431 npx tsx examples/cluster/runner.ts
+ *
+ * `HOST` and `PORT` are the address the other runners dial (read by
+ * `ShardingConfig.layerFromEnv`, like every other `ShardingConfig` field:
+ * `SHARDS_PER_GROUP`, `SHARD_LOCK_EXPIRATION`, ...). `TRANSPORT=node` runs the
+ * same runner over `@effect/platform-node`'s NodeClusterSocket instead: the
+ * transport is the only line that differs, and both kinds of runner can share
+ * one cluster.
+ */
+import { NodeClusterSocket } from "@effect/platform-node"
+import { PgClient } from "@effect/sql-pg"
+import { Config, Console, Effect, Layer } from "effect"
+import { Netpoll } from "effect-netpoll"
+import * as ClusterSocket from "effect-netpoll/ClusterSocket"
+import { runMain } from "../runMain.js"
+import { CounterLive } from "./Counter.js"
+
+const Transport = process.env.TRANSPORT === "node"
+  ? NodeClusterSocket.layer()
+  : ClusterSocket.layer().pipe(Layer.provide(Netpoll.layer))
+
+const Database = Layer.unwrap(Effect.gen(function*() {
+  const url = yield* Config.Redacted("DATABASE_URL")
+  return PgClient.layer({ url, maxConnections: 4 })
+}))
+
+/** The runner is named after its port, so that answers say which process gave them. */
+const Entities = Layer.unwrap(Effect.gen(function*() {
+  const port = yield* Config.String("PORT")
+  return CounterLive(port)
+}))
+
+const main = Effect.gen(function*() {
+  const name = yield* Config.String("PORT")
+  yield* Console.log(`runner ${name} up (${process.env.TRANSPORT === "node" ? "NodeClusterSocket" : "effect-netpoll"})`)
+  return yield* Effect.never
+}).pipe(
+  Effect.provide(Entities.pipe(
+    Layer.provideMerge(Transport),
+    Layer.provide(Database)
+  ))
+)
+
+runMain(main, { interruptIsExit: true })
