@@ -1,5 +1,6 @@
 /**
- * effect/cluster over effect-netpoll (ClusterSocket): three runner processes
+ * The line's cluster (effect/cluster on Effect 4, @effect/cluster 0.60 on
+ * Effect 3) over effect-netpoll (ClusterSocket): three runner processes
  * (examples/cluster/runner.ts) on loopback and this process as a client-only
  * member, sharing one PostgreSQL of the test's own for messages and runner
  * state. Entities on every runner answer; a cut between two runners is
@@ -7,20 +8,18 @@
  */
 import { expect } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
-import * as SqlClient from "effect/sql/SqlClient"
 import { Counter } from "../examples/cluster/Counter.js"
 import * as ClusterSocket from "../src/ClusterSocket.js"
 import * as Netpoll from "../src/Netpoll.js"
 import { cutConnections, shardingEnv, shardingMillis } from "./utils/cluster.js"
-import { timeoutFail } from "./utils/line.js"
+import { SqlClient } from "./utils/clusterLine.js"
+import { fork, layerScoped, layerUnwrap, repeatUntil, Service, timeoutFail } from "./utils/line.js"
 import { startPostgres } from "./utils/postgres.js"
 import { type Child, ChildError, runExample, startServer } from "./utils/processes.js"
 import { layer } from "./utils/runners.js"
@@ -31,16 +30,16 @@ interface Runner {
   readonly child: Child
 }
 
-class Postgres extends Context.Service<Postgres, { readonly url: string }>()("test/Postgres") {}
+class Postgres extends Service<Postgres, { readonly url: string }>()("test/Postgres") {}
 
-class Cluster extends Context.Service<Cluster, { readonly runners: ReadonlyArray<Runner> }>()("test/Cluster") {}
+class Cluster extends Service<Cluster, { readonly runners: ReadonlyArray<Runner> }>()("test/Cluster") {}
 
-const PostgresLive = Layer.effect(Postgres, startPostgres)
+const PostgresLive = layerScoped(Postgres, startPostgres)
 
-const Database = Layer.unwrap(Effect.map(Postgres, ({ url }) =>
+const Database = layerUnwrap(Effect.map(Postgres, ({ url }) =>
   PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })))
 
-const Runners = Layer.effect(
+const Runners = layerScoped(
   Cluster,
   Effect.gen(function*() {
     const { url } = yield* Postgres
@@ -91,14 +90,12 @@ const placement = (names: ReadonlyArray<string>) => {
       concurrency: "unbounded"
     })
   }).pipe(
-    Effect.repeat({
-      schedule: Schedule.spaced("1 second"),
-      until: (answers) => {
+    (asking) =>
+      repeatUntil(asking, "1 second", (answers) => {
         const settled = JSON.stringify(answers) === previous
         previous = JSON.stringify(answers)
         return settled && names.every((name) => answers.some(([, runner]) => runner === name))
-      }
-    }),
+      }),
     (asking) => timeoutFail(asking, "40 seconds", () => new ChildError({ message: "the entities never spread over all runners" })),
     Effect.map((answers) => new Map(answers))
   )
@@ -165,7 +162,7 @@ layer(Environment)("ClusterSocket: a cluster of three runners over effect-netpol
       const where = yield* placement(runners.map((runner) => runner.name))
       const onB = entityOn(where, b)
       const counter = yield* Counter.client
-      const request = yield* Effect.forkChild(counter(onB).Work({ job: "job-killed", millis: 2000 }))
+      const request = yield* fork(counter(onB).Work({ job: "job-killed", millis: 2000 }))
       yield* b.child.waitFor(/working on job-killed/)
       b.child.process.kill("SIGKILL")
       const answer = yield* timeoutFail(

@@ -1,33 +1,35 @@
 /**
- * ClusterSocket's layers on their own (Effect 4), against what the cluster's
+ * ClusterSocket's layers on their own, against what the cluster's
  * RPC protocol expects of a Socket: the runner's server listens where
  * ShardingConfig says; the client protocol reaches it, dials again after the
  * server went away (a runner restarting on its port), and drops a silent peer
  * by the protocol's ping timeout, closing its fd, then dials again.
  */
 import { expect } from "@effect/vitest"
-import * as RunnerAddress from "effect/cluster/RunnerAddress"
-import * as Runners from "effect/cluster/Runners"
-import * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Rpc from "effect/rpc/Rpc"
-import * as RpcClient from "effect/rpc/RpcClient"
-import * as RpcGroup from "effect/rpc/RpcGroup"
-import * as RpcSerialization from "effect/rpc/RpcSerialization"
-import * as RpcServer from "effect/rpc/RpcServer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import * as SocketServer from "effect/socket/SocketServer"
 import * as ClusterSocket from "../src/ClusterSocket.js"
 import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import { loopTurns, openFds } from "./utils/fds.js"
-import { defects, timeoutFail } from "./utils/line.js"
+import {
+  makeProtocol,
+  Rpc,
+  RpcClient,
+  RpcGroup,
+  RpcServer,
+  RunnerAddress,
+  serialization,
+  ShardingConfig,
+  silentPeerDroppedWithin
+} from "./utils/clusterLine.js"
+import { defects, dieMessage, serverAddress, socketServerTag, tcpServerAddress, timeoutFail } from "./utils/line.js"
 import { ChildError, freePort } from "./utils/processes.js"
 import { layer } from "./utils/runners.js"
 
@@ -45,7 +47,7 @@ const serve = (port: number, scope: Scope.Scope) =>
       Layer.provide(RpcServer.layerProtocolSocketServer),
       Layer.provide(ClusterSocket.layerSocketServer),
       Layer.provide(config(port)),
-      Layer.provide(RpcSerialization.layerSchemaBinary()),
+      Layer.provide(serialization()),
       Layer.provide(Netpoll.layer)
     ),
     scope
@@ -54,14 +56,13 @@ const serve = (port: number, scope: Scope.Scope) =>
 /** An RpcClient over the protocol ClusterSocket.layerClientProtocol makes for 127.0.0.1:`port`. */
 const client = (port: number) =>
   Effect.gen(function*() {
-    const protocols = yield* Runners.RpcClientProtocol
-    const protocol = yield* protocols.make(RunnerAddress.make("127.0.0.1", port))
+    const protocol = yield* makeProtocol(RunnerAddress.make("127.0.0.1", port))
     return yield* RpcClient.make(Adder).pipe(Effect.provideService(RpcClient.Protocol, protocol))
   })
 
-const Protocols = ClusterSocket.layerClientProtocol.pipe(Layer.provide(RpcSerialization.layerSchemaBinary()))
+const Protocols = ClusterSocket.layerClientProtocol.pipe(Layer.provide(serialization()))
 
-layer(Layer.merge(Protocols, Netpoll.layer).pipe(Layer.provideMerge(Netpoll.layer)))("ClusterSocket layers", (it) => {
+layer(Protocols.pipe(Layer.provideMerge(Netpoll.layer)))("ClusterSocket layers", (it) => {
   it.effect("layerSocketServer listens on runnerListenAddress when it is set, else on runnerAddress", () =>
     Effect.gen(function*() {
       const listen = yield* freePort
@@ -72,9 +73,9 @@ layer(Layer.merge(Protocols, Netpoll.layer).pipe(Layer.provideMerge(Netpoll.laye
           runnerListenAddress: Option.some(RunnerAddress.make("127.0.0.1", listen))
         }))
       ))
-      expect(String(Context.get(server, SocketServer.SocketServer).address)).toBe(`127.0.0.1:${listen}`)
+      expect(serverAddress(Context.get(server, socketServerTag).address)).toEqual(tcpServerAddress("127.0.0.1", listen))
       const fallback = yield* Layer.build(ClusterSocket.layerSocketServer.pipe(Layer.provide(config(advertised))))
-      expect(String(Context.get(fallback, SocketServer.SocketServer).address)).toBe(`127.0.0.1:${advertised}`)
+      expect(serverAddress(Context.get(fallback, socketServerTag).address)).toEqual(tcpServerAddress("127.0.0.1", advertised))
     }))
 
   it.effect("layerSocketServer dies naming both settings when neither address is set", () =>
@@ -84,7 +85,9 @@ layer(Layer.merge(Protocols, Netpoll.layer).pipe(Layer.provideMerge(Netpoll.laye
       )))
       expect(Exit.isFailure(exit)).toBe(true)
       const [defect] = Exit.isFailure(exit) ? defects(exit.cause) : []
-      expect(defect).toBe("ClusterSocket.layerSocketServer: ShardingConfig.runnerListenAddress and runnerAddress are None")
+      expect(dieMessage(defect)).toBe(
+        "ClusterSocket.layerSocketServer: ShardingConfig.runnerListenAddress and runnerAddress are None"
+      )
     }))
 
   it.effect("layerClientProtocol reaches the runner, and after it restarts on its port, dials again", () =>
@@ -97,11 +100,11 @@ layer(Layer.merge(Protocols, Netpoll.layer).pipe(Layer.provideMerge(Netpoll.laye
         yield* serve(port, first)
         const adder = yield* client(port)
         expect(yield* adder.Add({ a: 1, b: 2 })).toBe(3)
-        // The runner goes away: its connections end cleanly (code 1000 on our side).
+        // The runner goes away: its connections end cleanly (on Effect 4, code 1000 on our side).
         yield* Scope.close(first, Exit.void)
         yield* serve(port, yield* Effect.scope)
         // Until it has dialled again the protocol answers with how the last connection
-        // ended (SocketCloseError 1000), as over NodeSocket: the cluster's Runners retry.
+        // ended (on Effect 4 SocketCloseError 1000), as over NodeSocket: the cluster's Runners retry.
         const answer = yield* timeoutFail(
           adder.Add({ a: 2, b: 3 }).pipe(Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 })),
           "20 seconds",
@@ -124,13 +127,14 @@ layer(Layer.merge(Protocols, Netpoll.layer).pipe(Layer.provideMerge(Netpoll.laye
         const adder = yield* client(port)
         yield* Effect.forkScoped(adder.Add({ a: 1, b: 1 }))
         const first = yield* listener.accept
-        // The protocol pings every 5 s and gives up on a connection silent for longer: ours ends (EOF)...
+        // The protocol pings and drops a connection whose pings go unanswered
+        // (clusterLine.ts: silentPeerDroppedWithin): ours ends (EOF)...
         const buf = new Uint8Array(4096)
         const drained = Effect.gen(function*() {
           while ((yield* first.read(buf)) > 0) {}
         })
-        yield* timeoutFail(drained, "20 seconds", () => new ChildError({ message: "the silent connection was never closed" }))
-        // ...and the next reader acquisition dials again.
+        yield* timeoutFail(drained, silentPeerDroppedWithin, () => new ChildError({ message: "the silent connection was never closed" }))
+        // ...and the next use of the socket (a reader acquisition; a run on Effect 3) dials again.
         const second = yield* timeoutFail(listener.accept, "20 seconds", () => new ChildError({ message: "no second dial" }))
         expect(second.fd).toBeGreaterThan(0)
       }))

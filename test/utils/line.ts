@@ -9,14 +9,16 @@
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as NetAddress from "effect/net/NetAddress"
+import * as Schedule from "effect/Schedule"
 import * as Scheduler from "effect/Scheduler"
 import type * as Socket from "effect/socket/Socket"
 import * as Tracer from "effect/Tracer"
@@ -28,6 +30,24 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 
 /** The node options that run this line's TypeScript (a fixture, an example) in a child process. */
 export const tsxArgs: ReadonlyArray<string> = ["--import", "tsx"]
+
+// Services and layers.
+
+/**
+ * A class-style service key, as in `class Db extends Service<Db, Shape>()("app/Db") {}`:
+ * `Context.Service<Self, Shape>()(key)` here, `Context.Tag(key)<Self, Shape>()` on Effect 3.
+ */
+export const Service = <Self, Shape>() => <const Key extends string>(key: Key) => Context.Service<Self, Shape>()(key)
+
+/**
+ * A layer of one service made by an effect that may acquire resources in the
+ * layer's scope: `Layer.effect` here (it gives the effect the layer's scope),
+ * `Layer.scoped` on Effect 3 (where `Layer.effect` gives it none).
+ */
+export const layerScoped: typeof Layer.effect = Layer.effect
+
+/** The layer an effect makes, built when the layer is: `Layer.unwrap` here, `Layer.unwrapEffect` on Effect 3. */
+export const layerUnwrap: typeof Layer.unwrap = Layer.unwrap
 
 // Effects and fibers.
 
@@ -57,6 +77,18 @@ export const deadline = <A, E, R, E2>(
   millis: number,
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2, R> => timeoutFail(self, `${millis} millis`, onTimeout)
+
+/**
+ * Runs `self`, then again every `spaced` until `until` holds for its result,
+ * and returns that result: `Effect.repeat(self, { schedule, until })` here,
+ * where a failed run ends the repeat with its failure. On Effect 3 (filterOrFail
+ * then retry) a failed run is run again too.
+ */
+export const repeatUntil = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  spaced: `${number} ${"millis" | "second" | "seconds"}`,
+  until: (a: A) => boolean
+): Effect.Effect<A, E, R> => Effect.repeat(self, { schedule: Schedule.spaced(spaced), until })
 
 /** Yields to other fibers once. */
 export const yieldNow: Effect.Effect<void> = Effect.yieldNow
@@ -98,6 +130,13 @@ export const failures = <E>(cause: Cause.Cause<E>): Array<E> =>
 /** The defects of a cause, in order. */
 export const defects = (cause: Cause.Cause<unknown>): Array<unknown> =>
   cause.reasons.filter(Cause.isDieReason).map((reason) => reason.defect)
+
+/**
+ * The message of a defect raised with one: the defect itself here
+ * (`Effect.die(message)` dies with the string), the message of the
+ * RuntimeException that `Effect.dieMessage(message)` dies with on Effect 3.
+ */
+export const dieMessage = (defect: unknown): unknown => defect
 
 // Addresses (an effect/net InetAddress here; `String(addr)` and `.port` are the same on both lines).
 
@@ -177,6 +216,15 @@ export const socketRoundTrip = (socket: Socket.Socket, message: string): Effect.
     while (got.length < message.length) for (const chunk of yield* reader.pull) got += typeof chunk === "string" ? chunk : decoder.decode(chunk)
     return got
   }))
+
+/**
+ * What a test compares of a SocketServer's address: its text here (an effect/net
+ * address prints as host:port), the address record itself on Effect 3.
+ */
+export const serverAddress = (address: NetAddress.SocketAddress): unknown => String(address)
+
+/** The `serverAddress` of a TCP server listening on `host`:`port` (an IPv4 host). */
+export const tcpServerAddress = (host: string, port: number): unknown => `${host}:${port}`
 
 /** The line's Socket service tag. */
 export { Socket as socketTag } from "effect/socket/Socket"

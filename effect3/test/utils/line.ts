@@ -9,15 +9,18 @@
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as Socket from "@effect/platform/Socket"
+import type * as SocketServer from "@effect/platform/SocketServer"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Tracer from "effect/Tracer"
 import type * as SocketAddr from "../../src/SocketAddr.js"
 
@@ -32,6 +35,24 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
  * where the link is (this line's src/ and `effect`), the entry file included.
  */
 export const tsxArgs: ReadonlyArray<string> = ["--preserve-symlinks", "--preserve-symlinks-main", "--import", "tsx"]
+
+// Services and layers.
+
+/**
+ * A class-style service key, as in `class Db extends Service<Db, Shape>()("app/Db") {}`:
+ * `Context.Service<Self, Shape>()(key)` on Effect 4, `Context.Tag(key)<Self, Shape>()` here.
+ */
+export const Service = <Self, Shape>() => <const Key extends string>(key: Key) => Context.Tag(key)<Self, Shape>()
+
+/**
+ * A layer of one service made by an effect that may acquire resources in the
+ * layer's scope: `Layer.effect` on Effect 4 (it gives the effect the layer's scope),
+ * `Layer.scoped` here (where `Layer.effect` gives it none).
+ */
+export const layerScoped: typeof Layer.scoped = Layer.scoped
+
+/** The layer an effect makes, built when the layer is: `Layer.unwrap` on Effect 4, `Layer.unwrapEffect` here. */
+export const layerUnwrap: typeof Layer.unwrapEffect = Layer.unwrapEffect
 
 // Effects and fibers.
 
@@ -70,6 +91,22 @@ export const deadline = <A, E, R, E2>(
     return yield* (Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
   })
 
+/**
+ * Runs `self`, then again every `spaced` until `until` holds for its result,
+ * and returns that result: on Effect 4 `Effect.repeat(self, { schedule, until })`,
+ * where a failed run ends the repeat with its failure. Here (filterOrFail
+ * then retry) a failed run is run again too.
+ */
+export const repeatUntil = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  spaced: `${number} ${"millis" | "second" | "seconds"}`,
+  until: (a: A) => boolean
+): Effect.Effect<A, E | Cause.NoSuchElementException, R> =>
+  self.pipe(
+    Effect.filterOrFail(until, () => new Cause.NoSuchElementException("not yet")),
+    Effect.retry(Schedule.spaced(spaced))
+  )
+
 /** Yields to other fibers once. */
 export const yieldNow: Effect.Effect<void> = Effect.yieldNow()
 
@@ -107,6 +144,13 @@ export const failures = <E>(cause: Cause.Cause<E>): Array<E> => Array.from(Cause
 
 /** The defects of a cause, in order. */
 export const defects = (cause: Cause.Cause<unknown>): Array<unknown> => Array.from(Cause.defects(cause))
+
+/**
+ * The message of a defect raised with one: the defect itself on Effect 4
+ * (`Effect.die(message)` dies with the string), the message of the
+ * RuntimeException that `Effect.dieMessage(message)` dies with here.
+ */
+export const dieMessage = (defect: unknown): unknown => (defect as Error).message
 
 // Addresses (a SocketAddr here; `String(addr)` and `.port` are the same on both lines).
 
@@ -244,6 +288,15 @@ export const socketRoundTrip = (socket: Socket.Socket, message: string): Effect.
     yield* Fiber.interrupt(running)
     return result
   }))
+
+/**
+ * What a test compares of a SocketServer's address: its text on Effect 4 (an
+ * effect/net address prints as host:port), the address record itself here.
+ */
+export const serverAddress = (address: SocketServer.Address): unknown => address
+
+/** The `serverAddress` of a TCP server listening on `host`:`port` (an IPv4 host). */
+export const tcpServerAddress = (host: string, port: number): unknown => ({ _tag: "TcpAddress", hostname: host, port })
 
 /** The line's Socket service tag. */
 export { Socket as socketTag } from "@effect/platform/Socket"
