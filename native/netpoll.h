@@ -79,8 +79,12 @@ static inline bool np_fd_ok(int64_t fd) { return fd >= 0 && fd <= INT32_MAX; }
  * nonblocking, close-on-exec fd, where the system has them (0 elsewhere). */
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC) && (defined(__linux__) || defined(__FreeBSD__))
 #define NP_SOCK_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
+/* A separate 0/1 switch for #if: glibc defines SOCK_NONBLOCK as an enum
+ * constant, which the preprocessor reads as 0 in `#if NP_SOCK_FLAGS == 0`. */
+#define NP_HAVE_SOCK_FLAGS 1
 #else
 #define NP_SOCK_FLAGS 0
+#define NP_HAVE_SOCK_FLAGS 0
 #endif
 
 /* Makes a new fd nonblocking and close-on-exec (and SIGPIPE-free where

@@ -38,7 +38,7 @@
 #define FD_ARG NP_FD_ARG
 
 int np_own_fd(int fd) {
-#if NP_SOCK_FLAGS == 0
+#if !NP_HAVE_SOCK_FLAGS
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
     int err = -errno;

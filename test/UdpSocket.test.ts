@@ -419,6 +419,14 @@ describe("UdpSocket bad input", () => {
         // A datagram whose address getter throws: the call still returns an Effect, which fails.
         const hostile = { payload: new Uint8Array(1), get address(): string { throw new Error("boom") } }
         expect(failureTag(yield* Effect.exit(s.sendMany([hostile])))).toBe("InvalidAddress")
+        // A payload getter that passes the check, then gives undefined: a defect, never a throw at the call.
+        let reads = 0
+        const changing = { get payload() { return reads++ === 0 ? new Uint8Array(3) : undefined }, address: "127.0.0.1:9" }
+        let sent: Effect.Effect<number, unknown> | undefined
+        expect(() => {
+          sent = s.sendMany([changing as never])
+        }).not.toThrow()
+        expect(Exit.isFailure(yield* Effect.exit(sent!))).toBe(true)
       }))
   })
 })

@@ -3,6 +3,8 @@
  * the public option and what it accepts, returned as an Effect (never thrown
  * at the call), and no fd is left open. Shared by both lines.
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -58,6 +60,27 @@ layer(Netpoll.layer)("bad arguments", (it) => {
       for (const [options, message] of cases) {
         expect(yield* defectMessage(Effect.scoped(TcpListener.bind("[::1]:0", options as never)))).toBe(message)
       }
+      expect(openFds()).toBe(before)
+    }))
+
+  it.effect("an option that passes the check and then reads differently leaves no fd and no socket file", () =>
+    Effect.gen(function*() {
+      yield* loopTurns
+      const before = openFds()
+      /** Options whose `name` reads `good` the first time and "x" after. */
+      const changing = (name: string, good: number) => {
+        let reads = 0
+        return { get [name]() { return reads++ === 0 ? good : "x" } } as never
+      }
+      const path = `${os.tmpdir()}/netpoll-changing-${process.pid}.sock`
+      const exits: Array<Exit.Exit<unknown, unknown>> = [
+        yield* Effect.exit(Effect.scoped(TcpListener.bind("127.0.0.1:0", changing("backlog", 16)))),
+        yield* Effect.exit(Effect.scoped(UdpSocket.bind("127.0.0.1:0", changing("ttl", 64)))),
+        yield* Effect.exit(Effect.scoped(UnixListener.bind(path, changing("backlog", 16))))
+      ]
+      for (const exit of exits) expect(Exit.isFailure(exit)).toBe(true)
+      expect(fs.existsSync(path)).toBe(false)
+      yield* loopTurns
       expect(openFds()).toBe(before)
     }))
 

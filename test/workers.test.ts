@@ -142,6 +142,13 @@ layer(Netpoll.layer)("serveWorkers", (it) => {
       ))
       const [notFound] = Exit.isFailure(missing) ? defects(missing.cause) : []
       expect(String(notFound)).toContain("no-such-worker.mjs")
+      // A URL that new Worker itself refuses: its slot dies at once, which must fail the start, not hang it.
+      const refused = yield* Effect.exit(bound(
+        Effect.scoped(TcpListener.makeWorkers("127.0.0.1:0", { worker: "file://otherhost/worker.mjs", threads: 2 })),
+        "a worker that cannot be constructed"
+      ))
+      const [notStarted] = Exit.isFailure(refused) ? defects(refused.cause) : []
+      expect(String(notStarted)).toContain("the worker module \"file://otherhost/worker.mjs\" could not start")
       yield* eventually(() => openFds() === fdsBefore, "every fd closed")
     }))
 

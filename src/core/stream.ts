@@ -312,7 +312,15 @@ export type SetUpStep = readonly [syscall: string, step: () => number]
  */
 export const setUp = (poller: Poller, fd: number, steps: ReadonlyArray<SetUpStep>, registerAs: string): Pollable | Failure => {
   for (const [syscall, step] of steps) {
-    const rc = step()
+    let rc: number
+    try {
+      rc = step()
+    } catch (thrown) {
+      // An option whose getter gave a checked value once and a bad one now: the addon's TypeError
+      // becomes the caller's defect, and the fd, registered nowhere yet, must not stay open.
+      addon.close(fd)
+      throw thrown
+    }
     if (rc < 0) {
       addon.close(fd)
       return failure(rc, syscall)

@@ -139,7 +139,14 @@ export const listen = (poller: Poller, path: string, backlog: number): Listening
     return failure(rc, "bind")
   }
   const identity = isAbstract(path) ? undefined : identify(path)
-  rc = addon.listen(fd, backlog)
+  try {
+    rc = addon.listen(fd, backlog)
+  } catch (thrown) {
+    // A backlog whose getter gave a checked value once and a bad one now: nothing may stay behind.
+    addon.close(fd)
+    removeIfOurs(path, identity)
+    throw thrown
+  }
   if (rc < 0) {
     addon.close(fd)
     removeIfOurs(path, identity)

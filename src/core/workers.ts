@@ -14,7 +14,7 @@ import { type Failure, setUp, type SetUpStep } from "./stream.js"
 import * as validate from "./validate.js"
 
 /** The key under which `workerData` carries a worker's Config: a worker started otherwise has none. */
-const KEY = "effect-netpoll/serveWorkers"
+const KEY = "effect-netpoll/serveWorkers" as const
 
 /** What a worker binds and how it serves. */
 export interface Config {
@@ -35,11 +35,21 @@ export const configOf = (data: unknown): Config | undefined => {
   return typeof config === "object" && config !== null ? config as Config : undefined
 }
 
-/** A worker's messages to the main thread. */
+/**
+ * A worker's messages to the main thread, marked with KEY as `source`, so that
+ * messages the worker module posts itself are never taken for them.
+ */
 export type Report =
-  | { readonly _tag: "Listening" }
-  /** Its bind failed: the error's errno (negative, or the core's CLOSED) and syscall. */
-  | { readonly _tag: "BindFailed"; readonly code: number; readonly syscall: string }
+  & { readonly source: typeof KEY }
+  & (
+    | { readonly _tag: "Listening" }
+    /** Its bind failed: the error's errno (negative, or the core's CLOSED) and syscall. */
+    | { readonly _tag: "BindFailed"; readonly code: number; readonly syscall: string }
+  )
+
+/** A report of `launchWorker`. */
+export const listening: Report = { source: KEY, _tag: "Listening" }
+export const bindFailed = (code: number, syscall: string): Report => ({ source: KEY, _tag: "BindFailed", code, syscall })
 
 /** The main thread's one message to a worker: stop serving and end. */
 export const STOP = "effect-netpoll/serveWorkers/stop"
@@ -47,7 +57,7 @@ export const STOP = "effect-netpoll/serveWorkers/stop"
 /** Whether a message from a worker is one of its Reports (a user's module may post its own). */
 export const isReport = (message: unknown): message is Report => {
   const tag = validate.field(message, "_tag")
-  return tag === "Listening" || tag === "BindFailed"
+  return validate.field(message, "source") === KEY && (tag === "Listening" || tag === "BindFailed")
 }
 
 /** The code of a failed bind, as the worker sends it: an errno name made negative, or CLOSED. */

@@ -125,13 +125,17 @@ const open = (
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const service = yield* Netpoll
-    const socket = yield* Effect.mapError(udpSocket.bindIn(netpoll.fromService(service), input, options), openError)
     let closing = false
-    const close = () => {
+    const closeIt = (socket: { readonly pollable: { close(): void } }) => () => {
       closing = true
       socket.pollable.close()
     }
-    yield* Scope.addFinalizer(scope, Effect.sync(close))
+    // The bind and its finalizer in one uninterruptible step: no interruption can leave the fd unowned.
+    const socket = yield* Effect.uninterruptible(Effect.flatMap(
+      Effect.mapError(udpSocket.bindIn(netpoll.fromService(service), input, options), openError),
+      (socket) => Effect.as(Scope.addFinalizer(scope, Effect.sync(closeIt(socket))), socket)
+    ))
+    const close = closeIt(socket)
     const connect = options?.connect
     if (connect !== undefined) yield* Effect.mapError(socket.connect(connect), openError)
     const local = streamCore.address(socket.pollable, "getsockname")

@@ -26,7 +26,8 @@ class Thread {
   bindFailed: core.Report & { readonly _tag: "BindFailed" } | undefined = undefined
   error: unknown = undefined
   exitCode: number | undefined = undefined
-  readonly startedAt = Date.now()
+  /** When it reported that it listens: how long it served decides its replacement's backoff. */
+  listenedAt = 0
   /** Its id, kept: the Worker's own reads -1 once the thread has ended. */
   readonly threadId: number
   private changed: (() => void) | undefined = undefined
@@ -35,8 +36,12 @@ class Thread {
     this.threadId = worker.threadId
     worker.on("message", (message) => {
       if (!core.isReport(message)) return
-      if (message._tag === "Listening") this.listening = true
-      else this.bindFailed = message
+      if (message._tag === "Listening") {
+        this.listening = true
+        this.listenedAt = Date.now()
+      } else {
+        this.bindFailed = message
+      }
       this.notify()
     })
     worker.on("error", (error) => {
@@ -83,6 +88,10 @@ class Thread {
 /** The running workers, by slot, for `threadIds`, and how many were replaced. */
 class Pool implements TcpListener.Workers {
   readonly live = new Map<number, Thread>()
+  /** Every worker started and not yet ended, listening or not: what `shutdown` stops. */
+  readonly threads = new Set<Thread>()
+  /** Set by `shutdown`: a slot whose worker ends no longer replaces it. */
+  stopping = false
   replaced = 0
 
   constructor(
@@ -105,13 +114,26 @@ class Pool implements TcpListener.Workers {
   readonly spawn: Effect.Effect<Thread, never, Scope.Scope> = Effect.acquireRelease(
     Effect.suspend(() => {
       try {
-        return Effect.succeed(new Thread(new Worker(this.url, { workerData: core.workerData(this.config) })))
+        const thread = new Thread(new Worker(this.url, { workerData: core.workerData(this.config) }))
+        this.threads.add(thread)
+        thread.worker.once("exit", () => this.threads.delete(thread))
+        return Effect.succeed(thread)
       } catch (error) {
         return Effect.die(new TypeError(core.notStarted(this.what, this.url, error)))
       }
     }),
     (thread) => stop(thread)
   )
+
+  /**
+   * Stops every worker at once (each is given the grace period in parallel,
+   * not one after another) and keeps the slots from replacing them: what the
+   * Scope's close, or a failed start, runs first.
+   */
+  readonly shutdown: Effect.Effect<void> = Effect.suspend(() => {
+    this.stopping = true
+    return Effect.forEach(Array.from(this.threads), stop, { concurrency: "unbounded", discard: true })
+  })
 
   /** What a worker that ended before it listened means to `makeWorkers`: its bind error, or a defect. */
   endedEarly(thread: Thread): Effect.Effect<never, NetError.NetError> {
@@ -133,7 +155,7 @@ class Pool implements TcpListener.Workers {
             if (!thread.listening) {
               return first
                 ? Effect.andThen(Deferred.complete(started, this.endedEarly(thread)), Effect.never)
-                : Effect.as(ended(thread, "worker thread ended before it listened; starting another"), false)
+                : Effect.as(ended(this, thread, "worker thread ended before it listened; starting another"), false)
             }
             this.live.set(index, thread)
             const served = first ? Deferred.succeed(started, undefined) : Effect.void
@@ -141,11 +163,12 @@ class Pool implements TcpListener.Workers {
               Effect.ensuring(Effect.sync(() => {
                 if (this.live.get(index) === thread) this.live.delete(index)
               })),
-              Effect.andThen(ended(thread, "worker thread ended; starting another")),
-              Effect.as(Date.now() - thread.startedAt >= core.HEALTHY_MILLIS)
+              Effect.andThen(ended(this, thread, "worker thread ended; starting another")),
+              Effect.map(() => Date.now() - thread.listenedAt >= core.HEALTHY_MILLIS)
             )
           }))),
         (healthy) => {
+          if (this.stopping) return Effect.never
           this.replaced++
           const next = healthy ? undefined : listenerCore.nextBackoffMillis(delayMillis)
           const restart = incarnation(false, next)
@@ -156,10 +179,12 @@ class Pool implements TcpListener.Workers {
   }
 }
 
-/** Logs a worker's end (read when it is logged: the thread has ended by then). */
-const ended = (thread: Thread, message: string): Effect.Effect<void> =>
+/** Logs a worker's end (read when it is logged: the thread has ended by then), unless the pool stops it. */
+const ended = (pool: Pool, thread: Thread, message: string): Effect.Effect<void> =>
   Effect.suspend(() =>
-    Effect.logError(message).pipe(Effect.annotateLogs({ threadId: thread.threadId, how: thread.how }))
+    pool.stopping
+      ? Effect.void
+      : Effect.logError(message).pipe(Effect.annotateLogs({ threadId: thread.threadId, how: thread.how }))
   )
 
 /** Asks a worker to stop, waits for its exit for the grace period, then terminates it. */
@@ -219,13 +244,22 @@ export const makeWorkers = (
       }
       const pool = new Pool(bound, core.workerUrl(options.worker), config, what)
       const threads = options.threads ?? core.defaultThreads()
+      // A slot that dies (its worker could not even be constructed) fails its start, which would wait forever.
+      const slot = (index: number, started: Deferred.Deferred<void, NetError.NetError>) =>
+        Effect.onError(pool.slot(index, started), (cause) => Deferred.failCause(started, cause))
       return Effect.forEach(
         Array.from({ length: threads }, (_, index) => index),
         (index) =>
           Effect.flatMap(Deferred.make<void, NetError.NetError>(), (started) =>
-            Effect.andThen(Effect.forkScoped(pool.slot(index, started)), Deferred.await(started))),
+            Effect.andThen(Effect.forkScoped(slot(index, started)), Deferred.await(started))),
         { concurrency: "unbounded", discard: true }
-      ).pipe(Effect.as(pool))
+      ).pipe(
+        // Added after the slots' fibers, so it runs before their interruption: every worker stops at once.
+        Effect.tap(() => Effect.addFinalizer(() => pool.shutdown)),
+        // A failed start stops the workers that did start: nothing serves the address after the failure.
+        Effect.onError(() => pool.shutdown),
+        Effect.as(pool)
+      )
     })
   })
 
@@ -235,16 +269,40 @@ export const serveWorkers = (
 ): Effect.Effect<never, NetError.NetError, Netpoll> =>
   Effect.scoped(Effect.andThen(makeWorkers(input, options, "serveWorkers"), Effect.never))
 
-/** Waits for the main thread's STOP; the port is unreferenced, so it never keeps the thread alive by itself. */
-const stopped: Effect.Effect<void> = runtime.async<void>((resume) => {
-  const port = parentPort!
-  const onMessage = (message: unknown) => {
-    if (message === core.STOP) resume(Effect.void)
-  }
-  port.on("message", onMessage)
-  port.unref()
-  return Effect.sync(() => port.off("message", onMessage))
-})
+/**
+ * Listens for the main thread's STOP from now until the Scope closes, so that
+ * a STOP sent while the worker binds is not missed; `wait` waits for it. The
+ * port is unreferenced meanwhile (it never keeps the thread alive by itself)
+ * and referenced again at the end if the module has listeners of its own.
+ */
+const stopSignal: Effect.Effect<{ readonly wait: Effect.Effect<void> }, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => {
+    const port = parentPort!
+    let received = false
+    let resume: (() => void) | undefined
+    const onMessage = (message: unknown) => {
+      if (message !== core.STOP) return
+      received = true
+      resume?.()
+    }
+    port.on("message", onMessage)
+    port.unref()
+    const wait = Effect.suspend(() =>
+      received ? Effect.void : runtime.async<void>((done) => {
+        resume = () => done(Effect.void)
+        return Effect.sync(() => {
+          resume = undefined
+        })
+      })
+    )
+    return { port, onMessage, wait }
+  }),
+  ({ onMessage, port }) =>
+    Effect.sync(() => {
+      port.off("message", onMessage)
+      if (port.listenerCount("message") > 0) port.ref()
+    })
+)
 
 export const launchWorker = <E, R>(
   handler: (stream: TcpStream.TcpStream) => Effect.Effect<void, E, R>
@@ -255,23 +313,23 @@ export const launchWorker = <E, R>(
     const config = isMainThread || parentPort === null ? undefined : core.configOf(workerData)
     if (config === undefined) return Effect.die(new TypeError(core.notInWorker()))
     const report = (message: core.Report) => Effect.sync(() => parentPort!.postMessage(message))
-    const served = Effect.flatMap(
+    const served = Effect.flatMap(stopSignal, (stop) => Effect.flatMap(
       tcpListener.bind(config.address, {
         backlog: config.backlog,
         ipv6Only: config.ipv6Only,
         noDelay: config.noDelay,
         reusePort: true
       }).pipe(Effect.tapError((error) =>
-        report({ _tag: "BindFailed", code: core.codeOf(error.errno), syscall: error.syscall ?? "bind" })
+        report(core.bindFailed(core.codeOf(error.errno), error.syscall ?? "bind"))
       )),
       (listener) =>
         Effect.andThen(
-          report({ _tag: "Listening" }),
+          report(core.listening),
           Effect.raceFirst(
             tcpListener.serve(listener, handler, { maxConnections: config.maxConnections }),
-            stopped
+            stop.wait
           )
         )
-    )
+    ))
     return Effect.scoped(served)
   })

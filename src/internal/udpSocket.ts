@@ -199,43 +199,9 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
   }
 
   sendMany(datagrams: ReadonlyArray<UdpSocket.OutgoingDatagram>): Effect.Effect<number, NetError.NetError> {
-    const defect = core.datagrams("sendMany", datagrams)
-    if (defect !== undefined) return badInput(defect)
-    const output = this.pollable.output
-    // Nothing to send: 0 at once (a park would wait for room that nothing needs).
-    if (datagrams.length === 0) {
-      return Effect.suspend(() => this.pollable.closed ? Effect.fail(errors.closed("sendmmsg")) : Effect.succeed(0))
-    }
-    // Copies of the first batch: the caller may change its array while the call waits.
-    const count = Math.min(datagrams.length, core.MAX_BATCH)
-    const payloads: Array<Uint8Array> = new Array(count)
-    const lengths: Array<number> = new Array(count)
-    const targets: Array<streamCore.NativeAddress | undefined> = new Array(count)
-    let addressed = false
-    let unresolved = false
-    const addresses: Array<unknown> = new Array(count)
-    for (let i = 0; i < count; i++) {
-      // Read once each, through the checks' reader: a getter runs once and never throws here.
-      const d = datagrams[i]!
-      const payload = validate.field(d, "payload") as Uint8Array
-      payloads[i] = payload
-      lengths[i] = payload.length
-      const to = addresses[i] = validate.field(d, "address")
-      if (to === undefined) continue
-      addressed = true
-      if (address.isAddress(to)) targets[i] = toNative(to)
-      else unresolved = true
-    }
-    const send = (resolved: ReadonlyArray<streamCore.NativeAddress | undefined> | undefined) =>
-      call(output, "sendmmsg", this.peerText, () => core.sendMany(output, payloads, lengths, resolved), identity)
-    if (!addressed) return send(undefined)
-    if (!unresolved) return send(targets)
-    return Effect.flatMap(
-      Effect.forEach(addresses, (to) =>
-        to === undefined ? Effect.succeed(undefined) : Effect.map(target(this, to as address.Input), toNative)),
-      send
-    )
+    return Effect.suspend(() => sendManyNow(this, datagrams))
   }
+
 
   recvMany(bufs: ReadonlyArray<Uint8Array>): Effect.Effect<ReadonlyArray<UdpSocket.Received>, NetError.NetError> {
     const defect = core.bufs("recvMany", bufs)
@@ -329,6 +295,49 @@ export const recvBatch = (
     }
     return n
   })
+}
+
+/** `sendMany` itself, run suspended: the copies read the caller's values again, and a getter may throw then. */
+const sendManyNow = (
+  self: UdpSocketImpl,
+  datagrams: ReadonlyArray<UdpSocket.OutgoingDatagram>
+): Effect.Effect<number, NetError.NetError> => {
+  const defect = core.datagrams("sendMany", datagrams)
+  if (defect !== undefined) return badInput(defect)
+  const output = self.pollable.output
+  // Nothing to send: 0 at once (a park would wait for room that nothing needs).
+  if (datagrams.length === 0) {
+    return Effect.suspend(() => self.pollable.closed ? Effect.fail(errors.closed("sendmmsg")) : Effect.succeed(0))
+  }
+  // Copies of the first batch: the caller may change its array while the call waits.
+  const count = Math.min(datagrams.length, core.MAX_BATCH)
+  const payloads: Array<Uint8Array> = new Array(count)
+  const lengths: Array<number> = new Array(count)
+  const targets: Array<streamCore.NativeAddress | undefined> = new Array(count)
+  let addressed = false
+  let unresolved = false
+  const addresses: Array<unknown> = new Array(count)
+  for (let i = 0; i < count; i++) {
+    // Read once each, through the checks' reader: a getter runs once and never throws here.
+    const d = datagrams[i]!
+    const payload = validate.field(d, "payload") as Uint8Array
+    payloads[i] = payload
+    lengths[i] = payload.length
+    const to = addresses[i] = validate.field(d, "address")
+    if (to === undefined) continue
+    addressed = true
+    if (address.isAddress(to)) targets[i] = toNative(to)
+    else unresolved = true
+  }
+  const send = (resolved: ReadonlyArray<streamCore.NativeAddress | undefined> | undefined) =>
+    call(output, "sendmmsg", self.peerText, () => core.sendMany(output, payloads, lengths, resolved), identity)
+  if (!addressed) return send(undefined)
+  if (!unresolved) return send(targets)
+  return Effect.flatMap(
+    Effect.forEach(addresses, (to) =>
+      to === undefined ? Effect.succeed(undefined) : Effect.map(target(self, to as address.Input), toNative)),
+    send
+  )
 }
 
 /**
