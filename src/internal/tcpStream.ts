@@ -39,21 +39,27 @@ export const addressOf = <N, A>(
 /** getsockname or getpeername of a TCP socket as an effect. */
 export const sockAddr = addressOf(core.address, address.fromNative)
 
-/** The effect a woken fiber runs for a core wait code, or the code's failure. */
-const waitOrFail = <A>(
+/**
+ * The effect a woken fiber runs for a core wait code, or the code's failure;
+ * for streams and datagrams alike. `peer.remote` is read only for a failure
+ * (for an accepted stream it costs a getpeername), `method` names a changed
+ * buffer's defect.
+ */
+export const waitOrFail = <A>(
   code: number,
   direction: netpoll.Direction,
   retry: Effect.Effect<A, NetError.NetError>,
   syscall: string,
-  address: string | undefined
+  peer: { readonly remote: string | undefined },
+  method: string = syscall
 ): Effect.Effect<A, NetError.NetError> =>
   code === core.WAIT_READY
     ? netpoll.waitReady(direction, retry)
     : code === core.WAIT_TURN
     ? netpoll.waitTurn(direction, retry)
     : code === core.BUFFER_CHANGED
-    ? Effect.die(new Error(core.bufferChanged(syscall)))
-    : Effect.fail(errors.fromCode(code, syscall, address))
+    ? Effect.die(new Error(core.bufferChanged(method)))
+    : Effect.fail(errors.fromCode(code, syscall, peer.remote))
 
 /** One `read` or `write` (or its vectored form) as an effect, which is also what a woken fiber runs again. */
 const onceEffect = <B>(
@@ -68,7 +74,7 @@ const onceEffect = <B>(
   const call: Effect.Effect<number, NetError.NetError> = Effect.suspend(() => {
     if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, call)
     const n = core.once(direction, shape, transfer, buf, length, netpoll.currentOwner)
-    return n >= 0 ? Effect.succeed(n) : waitOrFail(n, direction, call, syscall, self.remote)
+    return n >= 0 ? Effect.succeed(n) : waitOrFail(n, direction, call, syscall, self)
   })
   return call
 }
@@ -100,7 +106,7 @@ const transferEffect = <B>(
           })
         )
       default:
-        return waitOrFail(code, direction, step, syscall, self.remote)
+        return waitOrFail(code, direction, step, syscall, self)
     }
   })
   return step
@@ -229,12 +235,13 @@ export interface StreamKind<Self, Addr> {
  * the address family, which its `kind` answers. `Self` is the stream type `tryClone` gives.
  */
 export abstract class StreamImpl<Self, Addr = unknown> {
-  readonly [StreamTypeId] = StreamTypeId
+  // On the prototype, as `kind` is: an idle connection's object holds only its pollable and peer.
+  declare readonly [StreamTypeId]: typeof StreamTypeId
+  protected abstract get kind(): StreamKind<Self, Addr>
 
   constructor(
     readonly pollable: netpoll.Pollable,
-    private peer: string | undefined,
-    private readonly kind: StreamKind<Self, Addr>
+    private peer: string | undefined
   ) {}
 
   /** The peer as text, for error messages: known from connect, looked up once otherwise. */
@@ -361,6 +368,8 @@ export abstract class StreamImpl<Self, Addr = unknown> {
   }
 }
 
+Object.defineProperty(StreamImpl.prototype, StreamTypeId, { value: StreamTypeId })
+
 const tcpKind: StreamKind<TcpStream.TcpStream, address.Address> = {
   name: "TcpStream",
   address: sockAddr,
@@ -372,10 +381,10 @@ const tcpKind: StreamKind<TcpStream.TcpStream, address.Address> = {
 }
 
 class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream, address.Address> implements TcpStream.TcpStream {
-  readonly [TypeId]: TcpStream.TypeId = TypeId
+  declare readonly [TypeId]: TcpStream.TypeId
 
-  constructor(pollable: netpoll.Pollable, peer: string | undefined) {
-    super(pollable, peer, tcpKind)
+  protected get kind(): StreamKind<TcpStream.TcpStream, address.Address> {
+    return tcpKind
   }
 
   setNoDelay(on: boolean): Effect.Effect<void, NetError.NetError> {
@@ -391,6 +400,8 @@ class TcpStreamImpl extends StreamImpl<TcpStream.TcpStream, address.Address> imp
     )
   }
 }
+
+Object.defineProperty(TcpStreamImpl.prototype, TypeId, { value: TypeId })
 
 /** Wraps a connected fd that the caller has already registered and scoped. */
 export const fromPollable = (pollable: netpoll.Pollable, remote: string | undefined): TcpStream.TcpStream =>

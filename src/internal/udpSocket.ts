@@ -13,7 +13,7 @@ import { datagram as core, stream as streamCore, validate } from "./core.js"
 import * as errors from "./errors.js"
 import * as netpoll from "./netpoll.js"
 import * as runtime from "./runtime.js"
-import { badInput, sockAddr } from "./tcpStream.js"
+import { badInput, sockAddr, waitOrFail } from "./tcpStream.js"
 
 export const TypeId: UdpSocket.TypeId = Symbol.for("effect-netpoll/UdpSocket") as UdpSocket.TypeId
 
@@ -44,22 +44,22 @@ const toNative = (addr: address.Address): streamCore.NativeAddress => {
 const call = <A>(
   direction: netpoll.Direction,
   syscall: string,
-  peer: () => string | undefined,
+  peer: { readonly remote: string | undefined },
   attempt: () => number,
   done: (n: number) => A
 ): Effect.Effect<A, NetError.NetError> => {
   const run: Effect.Effect<A, NetError.NetError> = Effect.suspend(() => {
     if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, run)
     const n = attempt()
-    if (n >= 0) return Effect.succeed(done(n))
-    if (n === streamCore.WAIT_READY) return netpoll.waitReady(direction, run)
-    if (n === streamCore.BUFFER_CHANGED) return Effect.die(new Error(streamCore.bufferChanged(methods[syscall] ?? syscall)))
-    return Effect.fail(errors.fromCode(n, syscall, peer()))
+    return n >= 0 ? Effect.succeed(done(n)) : waitOrFail(n, direction, run, syscall, peer, methods[syscall])
   })
   return run
 }
 
 const identity = (n: number): number => n
+
+/** For errors of a socket whose peer is not known. */
+const noPeer = { remote: undefined }
 
 /** The method a defect names, by the syscall it ran. */
 const methods: Readonly<Record<string, string>> = {
@@ -138,7 +138,10 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     return this.pollable.fd
   }
 
-  readonly peerText = (): string | undefined => this.peer
+  /** The connected peer as text, for error messages. */
+  get remote(): string | undefined {
+    return this.peer
+  }
 
   sendTo(buf: Uint8Array, to: address.Input): Effect.Effect<number, NetError.NetError> {
     if (!streamCore.isBytes(buf)) return badInput(validate.notBytes("sendTo", buf))
@@ -146,7 +149,11 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     const output = this.pollable.output
     const send = (addr: address.Address) => {
       const [family, ip, port] = toNative(addr)
-      return call(output, "sendto", () => String(addr), () => core.sendTo(output, buf, length, family, ip, port), identity)
+      return call(output, "sendto", {
+        get remote() {
+          return String(addr)
+        }
+      }, () => core.sendTo(output, buf, length, family, ip, port), identity)
     }
     // An address needs no resolving: no step between the call and its syscall.
     return address.isAddress(to) ? send(to) : Effect.flatMap(target(this, to), send)
@@ -156,7 +163,7 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     if (!streamCore.isBytes(buf)) return badInput(validate.notBytes("recvFrom", buf))
     const length = buf.length
     const input = this.pollable.input
-    return call(input, "recvfrom", this.peerText, () => core.recvFrom(input, buf, length, true), (bytes) => ({
+    return call(input, "recvfrom", this, () => core.recvFrom(input, buf, length, true), (bytes) => ({
       bytes,
       address: senderAt(this, 0, false),
       truncated: core.truncated()
@@ -185,14 +192,14 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     if (!streamCore.isBytes(buf)) return badInput(validate.notBytes("send", buf))
     const length = buf.length
     const output = this.pollable.output
-    return call(output, "send", this.peerText, () => core.send(output, buf, length), identity)
+    return call(output, "send", this, () => core.send(output, buf, length), identity)
   }
 
   recv(buf: Uint8Array): Effect.Effect<UdpSocket.Recv, NetError.NetError> {
     if (!streamCore.isBytes(buf)) return badInput(validate.notBytes("recv", buf))
     const length = buf.length
     const input = this.pollable.input
-    return call(input, "recv", this.peerText, () => core.recvFrom(input, buf, length, false), (bytes) => ({
+    return call(input, "recv", this, () => core.recvFrom(input, buf, length, false), (bytes) => ({
       bytes,
       truncated: core.truncated()
     }))
@@ -209,7 +216,7 @@ class UdpSocketImpl implements UdpSocket.UdpSocket {
     const batch = bufs.slice(0, core.MAX_BATCH)
     const lengths = core.lengths(batch)
     const input = this.pollable.input
-    return call(input, "recvmmsg", this.peerText, () => core.recvMany(input, batch, lengths, true), (n) => {
+    return call(input, "recvmmsg", this, () => core.recvMany(input, batch, lengths, true), (n) => {
       const received: Array<UdpSocket.Received> = new Array(n)
       for (let i = 0; i < n; i++) {
         received[i] = { bytes: core.bytesAt(i), address: senderAt(this, i, true), truncated: core.truncatedAt(i) }
@@ -288,7 +295,7 @@ export const recvBatch = (
 ): Effect.Effect<number, NetError.NetError> => {
   const input = socket.pollable.input
   const lengths = core.lengths(bufs)
-  return call(input, "recvmmsg", () => undefined, () => core.recvMany(input, bufs, lengths, true), (n) => {
+  return call(input, "recvmmsg", noPeer, () => core.recvMany(input, bufs, lengths, true), (n) => {
     for (let i = 0; i < n; i++) {
       const [, ip, port] = core.sender(i, true)
       onEach(core.bytesAt(i), i, ip, port)
@@ -330,7 +337,7 @@ const sendManyNow = (
     else unresolved = true
   }
   const send = (resolved: ReadonlyArray<streamCore.NativeAddress | undefined> | undefined) =>
-    call(output, "sendmmsg", self.peerText, () => core.sendMany(output, payloads, lengths, resolved), identity)
+    call(output, "sendmmsg", self, () => core.sendMany(output, payloads, lengths, resolved), identity)
   if (!addressed) return send(undefined)
   if (!unresolved) return send(targets)
   return Effect.flatMap(

@@ -34,10 +34,10 @@ const unixKind: StreamKind<UnixStream.UnixStream, address.UnixAddress> = {
 }
 
 class UnixStreamImpl extends StreamImpl<UnixStream.UnixStream, address.UnixAddress> implements UnixStream.UnixStream {
-  readonly [TypeId]: UnixStream.TypeId = TypeId
+  declare readonly [TypeId]: UnixStream.TypeId
 
-  constructor(pollable: netpoll.Pollable, peer: string | undefined) {
-    super(pollable, peer, unixKind)
+  protected get kind(): StreamKind<UnixStream.UnixStream, address.UnixAddress> {
+    return unixKind
   }
 
   get peerCred(): Effect.Effect<UnixStream.Credentials, NetError.NetError> {
@@ -49,6 +49,8 @@ class UnixStreamImpl extends StreamImpl<UnixStream.UnixStream, address.UnixAddre
     })
   }
 }
+
+Object.defineProperty(UnixStreamImpl.prototype, TypeId, { value: TypeId })
 
 /** Wraps a connected fd that the caller has already registered and scoped. */
 export const fromPollable = (pollable: netpoll.Pollable, remote: string | undefined): UnixStream.UnixStream =>
