@@ -239,6 +239,44 @@ static napi_value js_read(napi_env env, napi_callback_info info) {
   return np_num(env, r < 0 ? -errno : (int64_t)r);
 }
 
+/*
+ * (fd, buf, offset, length, spill): one recvmsg into buf[offset, offset + length)
+ * and then into all of spill. A count below length + spill's length shows
+ * the socket drained without a second recv that would only say EAGAIN; bytes
+ * past length are in spill, for the caller to keep.
+ */
+static napi_value js_read_spill(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  struct iovec iov[2];
+  struct msghdr msg;
+  uint8_t* data;
+  size_t n;
+  napi_typedarray_type type;
+  size_t spill_len;
+  void* spill;
+  bool is_ta = false;
+  ssize_t r;
+  if (!np_args(env, info, 5, argv)) return NULL;
+  FD_ARG(0, fd);
+  if (!np_bytes(env, argv[1], argv[2], argv[3], &data, &n)) return NULL;
+  if (napi_is_typedarray(env, argv[4], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[4], &type, &spill_len, &spill, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "spill must be a Uint8Array");
+    return NULL;
+  }
+  iov[0].iov_base = data;
+  iov[0].iov_len = n;
+  iov[1].iov_base = spill;
+  iov[1].iov_len = spill == NULL ? 0 : spill_len;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  do r = recvmsg(fd, &msg, 0);
+  while (r < 0 && errno == EINTR);
+  return np_num(env, r < 0 ? -errno : (int64_t)r);
+}
+
 static napi_value js_write(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint8_t* data;
@@ -468,6 +506,7 @@ bool np_sockets_init(napi_env env, napi_value exports) {
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_enumerable, NULL},
       {"accept", NULL, js_accept, NULL, NULL, NULL, napi_enumerable, NULL},
       {"read", NULL, js_read, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readSpill", NULL, js_read_spill, NULL, NULL, NULL, napi_enumerable, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readv", NULL, js_readv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writev", NULL, js_writev, NULL, NULL, NULL, napi_enumerable, NULL},

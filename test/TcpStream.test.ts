@@ -117,6 +117,51 @@ for (const [backend, netpollLayer] of backends) {
           expect(text(buf.subarray(0, n))).toBe("abc")
         }))
 
+      it.effect("small reads that find more queued than they ask for return it all, in order, and nothing twice", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const sent = Uint8Array.from({ length: 20_000 }, (_, i) => (i * 7) % 251)
+          yield* client.writeAll(sent)
+          yield* client.shutdown("write")
+          yield* Effect.sleep("20 millis")
+          const received = new Uint8Array(sent.length)
+          let at = 0
+          const exact = new Uint8Array(10)
+          const small = new Uint8Array(3)
+          for (let i = 0; at < sent.length; i++) {
+            if (i % 2 === 0 && at + exact.length <= sent.length) {
+              yield* bound(server.readExact(exact))
+              received.set(exact, at)
+              at += exact.length
+            } else {
+              const n = yield* bound(server.read(small))
+              expect(n).toBeGreaterThan(0)
+              received.set(small.subarray(0, n), at)
+              at += n
+            }
+          }
+          expect(received).toEqual(sent)
+          expect(yield* bound(server.read(small))).toBe(0)
+        }))
+
+      it.effect("what a small read took beyond its buffer goes to the clone's next read too", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const clone = yield* server.tryClone
+          yield* client.writeAll(bytes("AAAABBBBCCCC"))
+          yield* Effect.sleep("20 millis")
+          const buf = new Uint8Array(4)
+          yield* bound(server.readExact(buf))
+          expect(text(buf)).toBe("AAAA")
+          yield* bound(clone.readExact(buf))
+          expect(text(buf)).toBe("BBBB")
+          yield* bound(server.readExact(buf))
+          expect(text(buf)).toBe("CCCC")
+          yield* client.writeAll(bytes("DDDD"))
+          yield* bound(clone.readExact(buf), "a read once the kept bytes are gone")
+          expect(text(buf)).toBe("DDDD")
+        }))
+
       it.effect("read returns 0 at end of stream, and again after", () =>
         Effect.gen(function*() {
           const { client, server } = yield* pair()

@@ -41,6 +41,11 @@ export interface Addon {
   readonly accept: (fd: number) => number
   /** `recv` into `buf[offset, offset + length)`; 0 is end of stream. */
   readonly read: (fd: number, buf: Uint8Array, offset: number, length: number) => number
+  /**
+   * One `recvmsg` into `buf[offset, offset + length)` and then into `spill`;
+   * a count above `length` left its surplus at the start of `spill`.
+   */
+  readonly readSpill: (fd: number, buf: Uint8Array, offset: number, length: number, spill: Uint8Array) => number
   /** `send(..., MSG_NOSIGNAL)` from `buf[offset, offset + length)`. */
   readonly write: (fd: number, buf: Uint8Array, offset: number, length: number) => number
   /**

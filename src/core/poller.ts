@@ -12,6 +12,9 @@ export class Backlog {
   bytes: Uint8Array | undefined = undefined
 }
 
+/** The spill's size: the reads that use it ask for less (stream.ts `read`). */
+const SPILL_BYTES = 4096
+
 /** Pairs of (token, events) handed over per wake-up. */
 const BATCH_PAIRS = 1024
 /** The batch's control words (see native.ts `CONTROL_WORDS`), after its pairs. */
@@ -358,6 +361,8 @@ export class Pollable {
 export class Poller {
   readonly backend: "epoll" | "uv_poll"
   private readonly batch = new Int32Array(BATCH_PAIRS * 2 + CONTROL_WORDS)
+  /** Where a small read's surplus lands before it is kept (stream.ts `read`): one per poller, copied out at once. */
+  readonly spill = new Uint8Array(SPILL_BYTES)
   private readonly byToken = new Map<number, Pollable>()
   private handle!: PollerHandle
   private nextToken = 1

@@ -30,8 +30,24 @@ export const bufferChanged = (method: string): string =>
 /** A read or write of `buf[offset, offset + length)` on a direction's fd. */
 export type Syscall<B = Uint8Array> = (direction: Direction, buf: B, offset: number, length: number) => number
 
-export const read: Syscall = (direction, buf, offset, length) =>
-  direction.settle(addon.read(direction.pollable.fd, buf, offset, length), length)
+/**
+ * A read asking for less than the poller's spill (4 KiB) also fills it: the bytes
+ * past the caller's buffer are kept for the next read, and a count short of
+ * both shows the socket drained. A request/response client that reads exactly
+ * its reply then parks for the next one at once, instead of spending a recv on
+ * EAGAIN (libuv reads into 64 KiB for the same reason). Larger reads need no
+ * spill: one EAGAIN per buffer that large costs little.
+ */
+export const read: Syscall = (direction, buf, offset, length) => {
+  const { fd, poller } = direction.pollable
+  const spill = poller.spill
+  if (length >= spill.length) return direction.settle(addon.read(fd, buf, offset, length), length)
+  const n = direction.settle(addon.readSpill(fd, buf, offset, length, spill), length + spill.length)
+  if (n <= length) return n
+  direction.keep(spill.slice(0, n - length))
+  poller.hooks.transferred("read", n - length)
+  return length
+}
 export const write: Syscall = (direction, buf, offset, length) =>
   direction.settle(addon.write(direction.pollable.fd, buf, offset, length), length)
 export const readv: Syscall<Vector> = (direction, bufs, offset, length) =>
