@@ -1,9 +1,11 @@
 /*
  * Readiness pollers on the environment's libuv loop.
  *
- * Edge-triggered backend (Linux): one private epoll fd, every socket added once
- * with EPOLLET; one uv_poll_t watches the epoll fd and each wake-up drains it
- * into the batch, calling onEvents(count) once per filled batch.
+ * Edge-triggered backend (Linux): one private epoll fd; a socket is added with
+ * EPOLLET once, by pollerWatch when a fiber first waits on it (a socket whose
+ * calls never wait costs no epoll_ctl); one uv_poll_t watches the epoll fd and
+ * each wake-up drains it into the batch, calling onEvents(count) once per
+ * filled batch.
  * Portable backend: one uv_poll_t per registered fd, started by pollerArm and
  * stopped again before each delivery (one-shot).
  *
@@ -74,7 +76,8 @@ struct np_poller {
   bool wrap_gone;   /* the JS handle has been finalized */
   unsigned pending; /* uv_close calls whose callbacks have not run yet */
   int failed;       /* -errno of the epoll fd's failure, 0 while it works */
-  /* fds registered and not yet released (owned[fd] != 0), both backends */
+  /* fds registered and not yet released (owned[fd] != 0), both backends;
+   * NP_IN_EPOLL once pollerWatch has added fd to the epoll set */
   uint8_t* owned;
   size_t nowned;
   /* edge-triggered backend */
@@ -88,6 +91,10 @@ struct np_poller {
   np_entry** fds;
   size_t nfds;
 };
+
+/* owned[fd]: the poller owns fd; and it is in the epoll set. */
+#define NP_OWNED 1
+#define NP_IN_EPOLL 2
 
 /* Marks objects created by pollerOpen, so a foreign wrapped object is a TypeError. */
 static const napi_type_tag poller_tag = {0x9f3b6a1c2d4e5f60ULL, 0x6e6574706f6c6c31ULL};
@@ -127,19 +134,21 @@ static void entry_closed(uv_handle_t* h) {
   settle(p);
 }
 
-/* Puts fd on the owned list; false when memory runs out. */
-static bool own(np_poller* p, int fd) {
+/* Puts fd on the owned list: 0, or -errno. fcntl proves fd open before the
+ * table grows for it, so a wild number never sizes the table. */
+static int own(np_poller* p, int fd) {
   if ((size_t)fd >= p->nowned) {
+    if (fcntl(fd, F_GETFD) < 0) return -errno;
     size_t n = p->nowned ? p->nowned : 64;
     while (n <= (size_t)fd) n *= 2;
     uint8_t* owned = realloc(p->owned, n);
-    if (owned == NULL) return false;
+    if (owned == NULL) return -ENOMEM;
     memset(owned + p->nowned, 0, n - p->nowned);
     p->owned = owned;
     p->nowned = n;
   }
-  p->owned[fd] = 1;
-  return true;
+  p->owned[fd] = NP_OWNED;
+  return 0;
 }
 
 static bool owns(const np_poller* p, int64_t fd) {
@@ -436,20 +445,8 @@ static napi_value js_poller_add(napi_env env, napi_callback_info info) {
   if (p->closed || !np_fd_ok(fd)) return np_num(env, -EBADF);
   if (p->failed != 0) return np_num(env, p->failed);
   if (owns(p, fd)) return np_num(env, -EEXIST);
-  if (fcntl((int)fd, F_GETFD) < 0) return np_num(env, -errno); /* bounds the tables */
-  if (!own(p, (int)fd)) return np_num(env, -ENOMEM);
-  int err = 0;
-#ifdef __linux__
-  if (p->edge) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
-    ev.data.u64 = (uint32_t)token;
-    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, (int)fd, &ev) < 0) err = -errno;
-    if (err < 0) p->owned[fd] = 0;
-    return np_num(env, err);
-  }
-#endif
+  int err = own(p, (int)fd);
+  if (err < 0 || p->edge) return np_num(env, err); /* edge: added to epoll by pollerWatch */
   if ((size_t)fd >= p->nfds) {
     size_t n = p->nfds ? p->nfds : 64;
     while (n <= (size_t)fd) n *= 2;
@@ -490,6 +487,30 @@ static napi_value js_poller_arm(napi_env env, napi_callback_info info) {
   return np_num(env, uv_poll_start(h, uv_events, fd_ready));
 }
 
+/* (poller, fd, token): adds an owned fd to the epoll set once (EPOLLET, so an
+ * fd already ready is reported at once); 0, or -errno. A no-op on the portable
+ * backend and for an fd already added. */
+static napi_value js_poller_watch(napi_env env, napi_callback_info info) {
+  np_poller* p;
+  int64_t fd;
+  int32_t token;
+  if (!poller_fd_args(env, info, 3, &p, &fd, &token)) return NULL;
+  if (p->closed) return np_num(env, -EBADF);
+  if (p->failed != 0) return np_num(env, p->failed);
+  if (!owns(p, fd)) return np_num(env, -ENOENT);
+#ifdef __linux__
+  if (p->edge && p->owned[fd] != NP_IN_EPOLL) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
+    ev.data.u64 = (uint32_t)token;
+    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, (int)fd, &ev) < 0) return np_num(env, -errno);
+    p->owned[fd] = NP_IN_EPOLL;
+  }
+#endif
+  return np_num(env, 0);
+}
+
 /*
  * (poller, fd, shared): deregisters fd and closes it. An fd whose file no
  * other descriptor shares (shared == 0: never dup'ed) skips EPOLL_CTL_DEL:
@@ -501,9 +522,10 @@ static napi_value js_poller_del(napi_env env, napi_callback_info info) {
   int32_t shared;
   if (!poller_fd_args(env, info, 3, &p, &fd, &shared)) return NULL;
   if (!owns(p, fd)) return np_num(env, -ENOENT);
+  bool in_epoll = p->owned[fd] == NP_IN_EPOLL;
   p->owned[fd] = 0;
 #ifdef __linux__
-  if (p->edge && p->failed == 0 && shared != 0) {
+  if (p->edge && p->failed == 0 && shared != 0 && in_epoll) {
     struct epoll_event ev; /* ignored, but must be non-NULL before Linux 2.6.9 */
     memset(&ev, 0, sizeof ev);
     epoll_ctl(p->epfd, EPOLL_CTL_DEL, (int)fd, &ev); /* fails only if the fd is already gone */
@@ -572,6 +594,7 @@ bool np_poller_init(napi_env env, napi_value exports) {
         {"pollerOpen", NULL, js_poller_open, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerAdd", NULL, js_poller_add, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerArm", NULL, js_poller_arm, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"pollerWatch", NULL, js_poller_watch, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerDel", NULL, js_poller_del, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerCheck", NULL, js_poller_check, NULL, NULL, NULL, napi_enumerable, NULL},
         {"pollerRef", NULL, js_poller_ref, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -11,7 +11,7 @@ import * as Netpoll from "../src/Netpoll.js"
 import * as TcpListener from "../src/TcpListener.js"
 import * as TcpStream from "../src/TcpStream.js"
 import { addon } from "../src/internal/core.js"
-import { isOpen } from "./utils/fds.js"
+import { epollWatched, isOpen } from "./utils/fds.js"
 import { familyOf, fork, hostOf } from "./utils/line.js"
 import {
   bound,
@@ -160,6 +160,20 @@ for (const [backend, netpollLayer] of backends) {
           yield* client.writeAll(bytes("DDDD"))
           yield* bound(clone.readExact(buf), "a read once the kept bytes are gone")
           expect(text(buf)).toBe("DDDD")
+        }))
+
+      it.effect("bytes that arrived before a socket's first wait wake that wait", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          const buf = new Uint8Array(16)
+          yield* client.writeAll(bytes("a"))
+          yield* Effect.sleep("20 millis")
+          // A short read: the socket is drained, so the next read waits without a recv.
+          expect(yield* bound(server.read(buf))).toBe(1)
+          yield* client.writeAll(bytes("b"))
+          yield* Effect.sleep("20 millis")
+          const n = yield* bound(server.read(buf), "a first wait on bytes already there")
+          expect(text(buf.subarray(0, n))).toBe("b")
         }))
 
       it.effect("read returns 0 at end of stream, and again after", () =>
@@ -502,6 +516,24 @@ for (const [backend, netpollLayer] of backends) {
           expect([text(a), text(b)].sort()).toEqual(["AAAAAA", "BBBBBB"])
         }))
     })
+
+    if (backend === "epoll") {
+      it.effect("a socket joins the epoll set on its first wait, not when it opens, and leaves it when it closes", () =>
+        Effect.gen(function*() {
+          const { client, server } = yield* pair()
+          yield* server.writeAll(bytes("x"))
+          expect(epollWatched().has(server.fd)).toBe(false)
+          const fd = client.fd
+          // The connect waited for the handshake: the client was added then.
+          expect(epollWatched().has(fd)).toBe(true)
+          const reader = yield* fork(server.read(new Uint8Array(8)))
+          yield* eventually(() => epollWatched().has(server.fd), "the server socket in the epoll set")
+          yield* client.writeAll(bytes("y"))
+          expect(yield* bound(Fiber.join(reader))).toBe(1)
+          yield* client.close
+          expect(epollWatched().has(fd)).toBe(false)
+        }))
+    }
 
     describe("parking and locks", () => {
       it.effect("a readExact interrupted halfway through a message frees the direction and keeps its bytes: the next readExact gets them, then what follows", () =>

@@ -181,8 +181,15 @@ export interface Addon {
    * Registers fd once with a caller-chosen token (a positive int32). From here on
    * the poller owns fd: `pollerDel` closes it, and so does the end of the thread
    * (a worker's exit) or the poller's collection if it is still registered then.
+   * The edge-triggered backend watches it only from `pollerWatch` on.
    */
   readonly pollerAdd: (poller: PollerHandle, fd: number, token: number) => number
+  /**
+   * Edge-triggered backend: adds an owned fd to the epoll set, once (later
+   * calls are no-ops); readiness it already has is reported at once. 0, or the
+   * negative errno of `EPOLL_CTL_ADD`. A no-op on the portable backend.
+   */
+  readonly pollerWatch: (poller: PollerHandle, fd: number, token: number) => number
   /**
    * Interest for the portable backend: start the fd's uv_poll_t for `events`
    * (READABLE | WRITABLE), or stop it when 0. It is one-shot: after delivering an

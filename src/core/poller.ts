@@ -31,6 +31,10 @@ export const PARKED = 1
 /** The syscall named in the errors of a failed poller: its wait for readiness. */
 export const FAILED_SYSCALL = "epoll_wait"
 
+/** The syscall to name for a park's error code: the poller's failure, or a first watch that failed. */
+export const parkSyscall = (poller: Poller, code: number): string =>
+  code === poller.failure ? FAILED_SYSCALL : "epoll_ctl"
+
 /** How often an epoll poller with parked fibers checks that its epoll fd is still its own. */
 const CHECK_MILLIS = 1000
 
@@ -229,6 +233,10 @@ export class Direction {
     if (pollable.closed) return errno.CLOSED
     if (pollable.poller.failure !== 0) return pollable.poller.failure
     if (forReadiness ? this.ready : this.owner === undefined) return NOW
+    if (forReadiness && !pollable.watched) {
+      const rc = pollable.poller.watch(pollable)
+      if (rc < 0) return rc
+    }
     const owner = currentOwner()
     owner.settleParked()
     const parked = new Parked(this, owner, wake, forReadiness)
@@ -313,6 +321,8 @@ export class Pollable {
    * its epoll registration outlives its close, so the close must remove it.
    */
   shared = false
+  /** The epoll backend watches the fd: a fiber has waited for its readiness. */
+  watched = false
   readonly input: Direction
   readonly output: Direction
 
@@ -436,6 +446,24 @@ export class Poller {
     this.byToken.set(token, pollable)
     this.hooks.opened()
     return pollable
+  }
+
+  /**
+   * The epoll backend adds an fd to its set on the first wait for its
+   * readiness, not when it is registered: a socket whose calls never wait (a
+   * short-lived accepted connection) costs no epoll_ctl. Returns 0, or the
+   * negative errno (the poller's own failure, if that is what it was).
+   */
+  watch(pollable: Pollable): number {
+    if (this.backend !== "epoll") return 0
+    const rc = addon.pollerWatch(this.handle, pollable.fd, pollable.token)
+    if (rc === 0) {
+      pollable.watched = true
+      return 0
+    }
+    const check = addon.pollerCheck(this.handle)
+    if (check < 0) this.fail(check)
+    return check < 0 ? check : rc
   }
 
   /** Deregisters and closes a Pollable's fd (once: `Pollable.close` guards it). */

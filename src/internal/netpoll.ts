@@ -38,7 +38,9 @@ const wait = <A, E>(
 /** A wait that ends in an error: the handle's close, or the poller's own failure. */
 const failed = (direction: Direction, code: number): Effect.Effect<never, NetError.NetError> =>
   Effect.fail(
-    code === core.errno.CLOSED ? errors.closed(direction.syscall) : errors.fromCode(code, core.poller.FAILED_SYSCALL)
+    code === core.errno.CLOSED
+      ? errors.closed(direction.syscall)
+      : errors.fromCode(code, core.poller.parkSyscall(direction.pollable.poller, code))
   )
 
 export const waitReady = <A, E>(direction: Direction, retry: Effect.Effect<A, E>) => wait(direction, retry, true)

@@ -79,21 +79,25 @@ const onceEffect = <B>(
   return call
 }
 
-/** One `readExact`, `writeAll`, `writeAllVectored` or `readToEnd`: the core's Transfer, its codes as effects. */
+/**
+ * One `readExact`, `writeAll`, `writeAllVectored` or `readToEnd`: the core's
+ * Transfer, its codes as effects. Its first step runs in the caller's effect,
+ * so a transfer that completes at once costs no retry effect.
+ */
 const transferEffect = <B>(
   self: StreamImpl<unknown>,
   syscall: "read" | "write",
   transfer: core.Transfer<B>
 ): Effect.Effect<void, NetError.NetError> => {
   const direction = transfer.direction
-  const step: Effect.Effect<void, NetError.NetError> = Effect.suspend(() => {
-    if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, step)
+  const step = (): Effect.Effect<void, NetError.NetError> => {
+    if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, Effect.suspend(step))
     const code = transfer.step(netpoll.currentOwner)
     switch (code) {
       case core.DONE:
         return Effect.void
       case core.WAIT_READY_LOCKED:
-        return Effect.ensuring(netpoll.waitReady(direction, step), Effect.sync(() => transfer.release()))
+        return Effect.ensuring(netpoll.waitReady(direction, Effect.suspend(step)), Effect.sync(() => transfer.release()))
       case core.UNEXPECTED_EOF:
         return Effect.fail(
           new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: transfer.done })
@@ -106,10 +110,10 @@ const transferEffect = <B>(
           })
         )
       default:
-        return waitOrFail(code, direction, step, syscall, self)
+        return waitOrFail(code, direction, Effect.suspend(step), syscall, self)
     }
-  })
-  return step
+  }
+  return step()
 }
 
 const decoder = new TextDecoder()

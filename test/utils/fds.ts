@@ -17,6 +17,25 @@ export const fdTargets = (): Map<number, string> => {
   return targets
 }
 
+/**
+ * The fds that some epoll instance of this process watches: the `tfd` lines
+ * of each epoll fd's /proc/self/fdinfo (the kernel's own list).
+ */
+export const epollWatched = (): Set<number> => {
+  const watched = new Set<number>()
+  for (const [fd, target] of fdTargets()) {
+    if (target !== "anon_inode:[eventpoll]") continue
+    try {
+      for (const match of fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8").matchAll(/^tfd:\s+(\d+)/gm)) {
+        watched.add(Number(match[1]))
+      }
+    } catch {
+      // Closed between the listing and the read.
+    }
+  }
+  return watched
+}
+
 /** Whether fd is open in this process. */
 export const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`)
 
