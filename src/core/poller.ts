@@ -47,15 +47,17 @@ export interface Hooks {
 }
 
 /**
- * A fiber parked on a direction. `wake(0)` resumes it with its retry, any other
- * code with that code's error (CLOSED: SocketClosed); the retry always runs in
- * the fiber, never here, so a fiber interrupted before it resumes has done nothing.
+ * A fiber parked on a direction: `resume` is its line's resume, `retry` the
+ * effect it runs when woken to try again (any other code resumes it with the
+ * poller's `failedWait` for that code). The retry always runs in the fiber,
+ * never here, so a fiber interrupted before it resumes has done nothing.
  */
 class Parked {
   constructor(
     readonly direction: Direction,
     readonly owner: Owner,
-    readonly wake: (code: number) => void,
+    readonly resume: (next: unknown) => void,
+    readonly retry: unknown,
     /** Waits for readiness, not for the direction's lock. */
     readonly forReadiness: boolean
   ) {}
@@ -96,16 +98,16 @@ export class Owner {
 const owners = new WeakMap<object, Owner>()
 
 /**
- * The Owner of a fiber, made on its first use; `observe` registers the
- * callback that runs when the fiber ends.
+ * The Owner of a fiber, made on its first use; `observe` makes the fiber call
+ * `owner.settle()` when it ends (and may add what else its end must do, as
+ * `serve` does, so that a fiber needs one observer).
  */
-export const ownerOf = <F extends object>(fiber: F, observe: (fiber: F, onEnd: () => void) => void): Owner => {
+export const ownerOf = <F extends object>(fiber: F, observe: (fiber: F, owner: Owner) => void): Owner => {
   let owner = owners.get(fiber)
   if (owner === undefined) {
-    const created = new Owner()
-    owners.set(fiber, created)
-    observe(fiber, () => created.settle())
-    owner = created
+    owner = new Owner()
+    owners.set(fiber, owner)
+    observe(fiber, owner)
   }
   return owner
 }
@@ -226,9 +228,9 @@ export class Direction {
    * until the lock is free when `forReadiness` is false. Returns NOW when it
    * need not wait (a latched edge, a free lock: the latch is left set, the retry
    * clears it right before its syscall), CLOSED for a closed handle, the errno
-   * of a failed poller, else PARKED, and `wake` is called later.
+   * of a failed poller, else PARKED, and `resume` is called later.
    */
-  park(currentOwner: () => Owner, wake: (code: number) => void, forReadiness: boolean): number {
+  park(currentOwner: () => Owner, resume: (next: unknown) => void, retry: unknown, forReadiness: boolean): number {
     const pollable = this.pollable
     if (pollable.closed) return errno.CLOSED
     if (pollable.poller.failure !== 0) return pollable.poller.failure
@@ -239,7 +241,7 @@ export class Direction {
     }
     const owner = currentOwner()
     owner.settleParked()
-    const parked = new Parked(this, owner, wake, forReadiness)
+    const parked = new Parked(this, owner, resume, retry, forReadiness)
     owner.parked = parked
     if (this.first === undefined) this.first = parked
     else (this.rest ??= []).push(parked)
@@ -302,8 +304,9 @@ export class Direction {
 
   private resume(parked: Parked, code: number): void {
     if (parked.owner.parked === parked) parked.owner.parked = undefined
-    this.pollable.poller.unpark()
-    parked.wake(code)
+    const poller = this.pollable.poller
+    poller.unpark()
+    parked.resume(code === 0 ? parked.retry : poller.failedWait(this, code))
   }
 
   /** Readiness from the poller (or from a shutdown of this direction). */
@@ -385,6 +388,8 @@ export class Poller {
    * the fds it has stay open until their owners close them.
    */
   failure = 0
+  /** What a fiber woken with an error code resumes with: its line's failure for the code. */
+  failedWait: (direction: Direction, code: number) => unknown = (_, code) => code
   /** Told once, when the poller fails: the line logs it. */
   onFailure: (code: number) => void = () => {}
   private checker: ReturnType<typeof setInterval> | undefined = undefined

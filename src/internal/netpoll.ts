@@ -15,8 +15,11 @@ export type Direction = core.poller.Direction
 export type Pollable = core.poller.Pollable
 export type Poller = core.poller.Poller
 
+const settleOnEnd = (fiber: runtime.AnyFiber, owner: core.poller.Owner): void =>
+  runtime.observe(fiber, () => owner.settle())
+
 /** The running fiber's Owner, observed from its first use until the fiber ends. */
-export const currentOwner = (): core.poller.Owner => core.poller.ownerOf(runtime.currentFiber(), runtime.observe)
+export const currentOwner = (): core.poller.Owner => core.poller.ownerOf(runtime.currentFiber(), settleOnEnd)
 
 /**
  * Parks the running fiber until the direction's next readiness edge (or until
@@ -30,13 +33,13 @@ const wait = <A, E>(
   forReadiness: boolean
 ): Effect.Effect<A, E | NetError.NetError> =>
   runtime.async<A, E | NetError.NetError>((resume) => {
-    const rc = direction.park(currentOwner, (code) => resume(code === 0 ? retry : failed(direction, code)), forReadiness)
+    const rc = direction.park(currentOwner, resume as (next: unknown) => void, retry, forReadiness)
     if (rc === core.poller.NOW) resume(retry)
-    else if (rc !== core.poller.PARKED) resume(failed(direction, rc))
+    else if (rc !== core.poller.PARKED) resume(waitFailure(direction, rc))
   })
 
 /** A wait that ends in an error: the handle's close, or the poller's own failure. */
-const failed = (direction: Direction, code: number): Effect.Effect<never, NetError.NetError> =>
+const waitFailure = (direction: Direction, code: number): Effect.Effect<never, NetError.NetError> =>
   Effect.fail(
     code === core.errno.CLOSED
       ? errors.closed(direction.syscall)
@@ -77,6 +80,7 @@ export const acquire = (edgeTriggered: boolean): Effect.Effect<Poller, never, Sc
       }),
       (poller) => Effect.sync(() => poller.shutdown())
     )
+    poller.failedWait = waitFailure
     poller.onFailure = (code) => {
       failure = code
       report?.(code)

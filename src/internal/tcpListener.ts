@@ -2,6 +2,7 @@
  * Listeners and `serve`: the core's codes as effects. Shared by both Effect
  * lines: the Effect 3 line compiles this same file against its own `effect`.
  */
+import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -13,7 +14,7 @@ import { Netpoll } from "../Netpoll.js"
 import type * as TcpListener from "../TcpListener.js"
 import type * as TcpStream from "../TcpStream.js"
 import * as address from "./address.js"
-import { listener as listenerCore, stream as streamCore, validate } from "./core.js"
+import { listener as listenerCore, poller as pollerCore, stream as streamCore, validate } from "./core.js"
 import * as errors from "./errors.js"
 import * as metrics from "./metrics.js"
 import * as netpoll from "./netpoll.js"
@@ -188,11 +189,23 @@ export const listenWith = <L extends ListenerImpl<unknown, unknown>>(
  * handler's own, or its finalizers' (which are its code too). Interruption is
  * not logged.
  */
-const closeConnection = (scope: runtime.CloseableScope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
-  Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) => {
-    const cause = runtime.failureToLog(exit, closed)
-    return cause === undefined ? Effect.void : Effect.logError("connection handler failed", cause)
-  })
+const closeConnection = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(Effect.scope, (scope) =>
+    Effect.flatMap(Effect.exit(Scope.close(scope as runtime.CloseableScope, exit)), (closed) => {
+      const cause = runtime.failureToLog(exit, closed)
+      return cause === undefined ? Effect.void : Effect.logError("connection handler failed", cause)
+    }))
+
+/**
+ * The one frame around every handler: it closes the connection's Scope (its
+ * fiber's, from `forkHandler`) with the handler's exit. Shared, so that an idle
+ * connection holds no closures of its own for it; `onSuccess` takes its
+ * argument, or `matchCauseEffect` would wrap it in one.
+ */
+const connectionFrame = {
+  onFailure: (cause: Cause.Cause<unknown>) => closeConnection(Exit.failCause(cause)),
+  onSuccess: (_: unknown) => closeConnection(Exit.void)
+}
 
 class Server<S, E, R> {
   readonly handlers = new Set<runtime.AnyFiber>()
@@ -263,25 +276,32 @@ class Server<S, E, R> {
     // The handler runs interruptibly in a fiber that starts uninterruptible: the
     // frame that closes its connection then runs on every exit, interruption
     // included. One frame while the handler runs (an idle connection keeps
-    // it): the rest comes after.
-    const fiber = runtime.forkHandler(
+    // it): the rest comes after. The fiber's first step, before the handler can
+    // wait, makes its Owner with the fiber's one observer, which also closes the
+    // stream (after the handler's own finalizers) and frees the slot.
+    runtime.forkHandler(
       this.captured,
       scope,
-      Effect.matchCauseEffect(Effect.interruptible(handled), {
-        onFailure: (cause) => closeConnection(scope, Exit.failCause(cause)),
-        onSuccess: () => closeConnection(scope, Exit.void)
+      Effect.suspend(() => {
+        const fiber = runtime.currentFiber()
+        this.handlers.add(fiber)
+        pollerCore.ownerOf(fiber, (fiber, owner) =>
+          runtime.observe(fiber, () => {
+            owner.settle()
+            this.ended(fiber, pollable)
+          }))
+        return Effect.matchCauseEffect(Effect.interruptible(handled), connectionFrame)
       }) as Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>
     )
-    this.handlers.add(fiber)
-    // The stream closes after the handler's own finalizers, then the slot frees.
-    runtime.observe(fiber, () => {
-      this.handlers.delete(fiber)
-      pollable.close()
-      this.active--
-      const slotFreed = this.slotFreed
-      this.slotFreed = undefined
-      slotFreed?.()
-    })
+  }
+
+  private ended(fiber: runtime.AnyFiber, pollable: netpoll.Pollable): void {
+    this.handlers.delete(fiber)
+    pollable.close()
+    this.active--
+    const slotFreed = this.slotFreed
+    this.slotFreed = undefined
+    slotFreed?.()
   }
 
   /**
