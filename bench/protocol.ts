@@ -81,11 +81,15 @@ export const variants: Partial<Record<Scenario, Partial<Record<ImplementationNam
 }
 
 /**
- * The socket path of `unix-pingpong`: one at a time, since measurements run one after another.
- * The runner names it in the environment its workers inherit; the server removes it when done.
+ * The socket path of one `unix-pingpong` server: the runner's prefix (in the environment its
+ * workers inherit) and a number the server picks (`unixKey`) and reports as its port, so that
+ * a server still closing never holds the next one's path. The server removes it when done.
  */
-export const unixPath = (): string =>
-  process.env["NETPOLL_BENCH_UNIX_PATH"] ?? path.join(os.tmpdir(), "effect-netpoll-bench.sock")
+export const unixPath = (key: number): string =>
+  `${process.env["NETPOLL_BENCH_UNIX_PATH"] ?? path.join(os.tmpdir(), "effect-netpoll-bench")}.${key}.sock`
+
+/** A new `unixPath` key for a server: a positive int32, reported where a TCP server reports its port. */
+export const unixKey = (): number => 1 + Math.floor(Math.random() * 0x7ffffffe)
 
 /** The variants of `implementation` in `scenario`: `[undefined]` for one plain row. */
 export const variantsOf = (scenario: Scenario, implementation: ImplementationName): ReadonlyArray<string | undefined> =>

@@ -62,8 +62,8 @@ const parseList = <A extends string>(flag: string, all: ReadonlyArray<A>): Reado
 const isQuick = process.argv.includes("--quick") || (process.env["BENCH_QUICK"] ?? "") === "1"
 const params = isQuick ? quick : full
 const selectedScenarios = parseList("--only", scenarios)
-// unix-pingpong's socket path (protocol.ts `unixPath`), inherited by every worker.
-process.env["NETPOLL_BENCH_UNIX_PATH"] ??= path.join(os.tmpdir(), `effect-netpoll-bench-${process.pid}.sock`)
+// The prefix of unix-pingpong's socket paths (protocol.ts `unixPath`), inherited by every worker.
+process.env["NETPOLL_BENCH_UNIX_PATH"] ??= path.join(os.tmpdir(), `effect-netpoll-bench-${process.pid}`)
 
 /**
  * The go implementation needs bench/go/bin/netbench: bench/setup-go.sh installs Go when it is

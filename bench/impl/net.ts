@@ -26,6 +26,7 @@ import {
   UDP_END,
   UDP_END_RETRY_MILLIS,
   udpPayload,
+  unixKey,
   unixPath
 } from "../protocol.js"
 
@@ -108,14 +109,15 @@ const serve = (scenario: TcpScenario, params: Params, listening: (port: number) 
       }
     })
     server.on("error", reject)
+    const key = unixKey()
     const address = scenario === "unix-pingpong"
-      ? { path: unixPath(), backlog: BACKLOG }
+      ? { path: unixPath(key), backlog: BACKLOG }
       : { host: "127.0.0.1", port: 0, backlog: BACKLOG }
     server.listen(address, () => {
       baseline = memorySnapshot()
       window = startWindow()
-      // A Unix server's clients know its path (protocol.ts `unixPath`): no port.
-      listening(scenario === "unix-pingpong" ? 0 : (server.address() as net.AddressInfo).port)
+      // A Unix server reports its path's key (protocol.ts `unixPath`) as its port.
+      listening(scenario === "unix-pingpong" ? key : (server.address() as net.AddressInfo).port)
     })
   })
 
@@ -218,7 +220,7 @@ const client = async (
     }
     case "pingpong":
     case "unix-pingpong": {
-      const socket = await connect(scenario === "pingpong" ? port : unixPath())
+      const socket = await connect(scenario === "pingpong" ? port : unixPath(port))
       const window = startWindow()
       await pingPong(socket, params.roundTrips)
       const measured = window.stop()

@@ -41,6 +41,7 @@ import {
   UDP_END,
   UDP_END_RETRY_MILLIS,
   udpPayload,
+  unixKey,
   unixPath
 } from "../protocol.js"
 
@@ -98,10 +99,11 @@ const handle = (scenario: TcpScenario, params: Params, tally: Tally) => (stream:
 const serve = (scenario: TcpScenario, params: Params, listening: (port: number) => void): Promise<ServerReport> =>
   new Promise((resolve, reject) => {
     const program = Effect.gen(function*() {
-      // unix-pingpong's clients know its path (protocol.ts `unixPath`): its port is 0.
+      // unix-pingpong's server reports its path's key (protocol.ts `unixPath`) as its port.
+      const key = unixKey()
       const bound = scenario === "unix-pingpong"
-        ? yield* Effect.map(UnixListener.bind(unixPath(), { backlog: BACKLOG }), (listener) => ({
-          port: Effect.succeed(0),
+        ? yield* Effect.map(UnixListener.bind(unixPath(key), { backlog: BACKLOG }), (listener) => ({
+          port: Effect.succeed(key),
           serve: <E>(handler: (stream: AnyStream) => Effect.Effect<void, E, Scope.Scope>) =>
             UnixListener.serve(listener, handler)
         }))
@@ -194,7 +196,7 @@ const clientProgram = (scenario: Exclude<TcpScenario, "idle">, params: Params, p
       case "many":
         return yield* roundTrips(scenario, params, connect(port), pingPong)
       case "unix-pingpong":
-        return yield* roundTrips("pingpong", params, UnixStream.connect(unixPath()), pingPong)
+        return yield* roundTrips("pingpong", params, UnixStream.connect(unixPath(port)), pingPong)
       case "bulk": {
         const stream = yield* connect(port)
         const chunk = new Uint8Array(params.chunkBytes).fill(0x5a)
