@@ -279,20 +279,24 @@ class Server<S, E, R> {
     // it): the rest comes after. The fiber's first step, before the handler can
     // wait, makes its Owner with the fiber's one observer, which also closes the
     // stream (after the handler's own finalizers) and frees the slot.
-    runtime.forkHandler(
+    let ended = false
+    const fiber = runtime.forkHandler(
       this.captured,
       scope,
       Effect.suspend(() => {
-        const fiber = runtime.currentFiber()
-        this.handlers.add(fiber)
-        pollerCore.ownerOf(fiber, (fiber, owner) =>
+        pollerCore.ownerOf(runtime.currentFiber(), (fiber, owner) =>
           runtime.observe(fiber, () => {
+            ended = true
             owner.settle()
             this.ended(fiber, pollable)
           }))
         return Effect.matchCauseEffect(Effect.interruptible(handled), connectionFrame)
       }) as Effect.Effect<void, never, Exclude<R, Scope.Scope> | Scope.Scope>
     )
+    // Known to `shutdown` from the fork on: on Effect 3 the fiber's first step
+    // runs later, and a `serve` interrupted before it must still interrupt it.
+    // On Effect 4 a handler may already have ended inside the fork.
+    if (!ended) this.handlers.add(fiber)
   }
 
   private ended(fiber: runtime.AnyFiber, pollable: netpoll.Pollable): void {
