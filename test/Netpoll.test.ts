@@ -102,9 +102,14 @@ describe("Netpoll", () => {
       let spins = 0
       const spinner = Effect.forever(Effect.andThen(Effect.sync(() => spins++), Effect.yieldNow))
       const fiber = yield* Effect.forkChild(spinner).pipe(Effect.provide(Netpoll.layer))
-      // A timer can only fire once the scheduler hands the thread back to the event loop.
-      const during = yield* bound(Effect.promise(() => new Promise<number>((resolve) => setTimeout(() => resolve(spins), 1))))
+      // A timer can only fire once the scheduler hands the thread back to the event loop;
+      // it is armed once the spinner runs, and the spinner must go on after it fired.
+      yield* eventually(() => spins > 0, "the spinner's first turn")
+      const during = yield* bound(
+        Effect.promise(() => new Promise<number>((resolve) => setTimeout(() => resolve(spins), 1))),
+        "a timer while the spinner runs"
+      )
+      yield* eventually(() => spins > during, "the spinner still running after the timer")
       yield* Fiber.interrupt(fiber)
-      expect(during).toBeGreaterThan(0)
     }))
 })

@@ -4,7 +4,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Scheduler from "effect/Scheduler"
 import * as Netpoll from "../src/Netpoll.js"
-import { bound } from "./utils/peers.js"
+import { bound, eventually } from "./utils/peers.js"
 
 const currentScheduler = FiberRef.get(FiberRef.currentScheduler)
 
@@ -56,9 +56,14 @@ describe("Netpoll.scheduler", () => {
       let spins = 0
       const spinner = Effect.forever(Effect.zipRight(Effect.sync(() => spins++), Effect.yieldNow()))
       const fiber = yield* Effect.fork(spinner).pipe(Effect.provide(Netpoll.layer))
-      // A timer can only fire once the scheduler hands the thread back to the event loop.
-      const during = yield* bound(Effect.promise(() => new Promise<number>((resolve) => setTimeout(() => resolve(spins), 1))))
+      // A timer can only fire once the scheduler hands the thread back to the event loop;
+      // it is armed once the spinner runs, and the spinner must go on after it fired.
+      yield* eventually(() => spins > 0, "the spinner's first turn")
+      const during = yield* bound(
+        Effect.promise(() => new Promise<number>((resolve) => setTimeout(() => resolve(spins), 1))),
+        "a timer while the spinner runs"
+      )
+      yield* eventually(() => spins > during, "the spinner still running after the timer")
       yield* Fiber.interrupt(fiber)
-      expect(during).toBeGreaterThan(0)
     }))
 })
