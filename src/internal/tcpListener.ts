@@ -279,14 +279,14 @@ class Server<S, E, R> {
     // it): the rest comes after. The fiber's first step, before the handler can
     // wait, makes its Owner with the fiber's one observer, which also closes the
     // stream (after the handler's own finalizers) and frees the slot.
-    let ended = false
+    let over = false
     const fiber = runtime.forkHandler(
       this.captured,
       scope,
       Effect.suspend(() => {
         pollerCore.ownerOf(runtime.currentFiber(), (fiber, owner) =>
           runtime.observe(fiber, () => {
-            ended = true
+            over = true
             owner.settle()
             this.ended(fiber, pollable)
           }))
@@ -296,7 +296,7 @@ class Server<S, E, R> {
     // Known to `shutdown` from the fork on: on Effect 3 the fiber's first step
     // runs later, and a `serve` interrupted before it must still interrupt it.
     // On Effect 4 a handler may already have ended inside the fork.
-    if (!ended) this.handlers.add(fiber)
+    if (!over) this.handlers.add(fiber)
   }
 
   private ended(fiber: runtime.AnyFiber, pollable: netpoll.Pollable): void {

@@ -80,41 +80,45 @@ const onceEffect = <B>(
 }
 
 /**
- * One `readExact`, `writeAll`, `writeAllVectored` or `readToEnd`: the core's
- * Transfer, its codes as effects. Its first step runs in the caller's effect,
- * so a transfer that completes at once costs no retry effect.
+ * One step of a `readExact`, `writeAll`, `writeAllVectored` or `readToEnd`:
+ * the core's Transfer, its codes as effects. The first step runs in the
+ * caller's effect, and a retry is made only when the transfer waits, so one
+ * that completes at once allocates nothing here.
  */
 const transferEffect = <B>(
   self: StreamImpl<unknown>,
   syscall: "read" | "write",
   transfer: core.Transfer<B>
 ): Effect.Effect<void, NetError.NetError> => {
-  const direction = transfer.direction
-  const step = (): Effect.Effect<void, NetError.NetError> => {
-    if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, Effect.suspend(step))
-    const code = transfer.step(netpoll.currentOwner)
-    switch (code) {
-      case core.DONE:
-        return Effect.void
-      case core.WAIT_READY_LOCKED:
-        return Effect.ensuring(netpoll.waitReady(direction, Effect.suspend(step)), Effect.sync(() => transfer.release()))
-      case core.UNEXPECTED_EOF:
-        return Effect.fail(
-          new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: transfer.done })
-        )
-      case core.LIMIT_EXCEEDED:
-        return Effect.fail(
-          new NetError.LimitExceeded({
-            operation: "readToEnd",
-            limit: transfer instanceof core.ReadToEnd ? transfer.maxBytes : 0
-          })
-        )
-      default:
-        return waitOrFail(code, direction, Effect.suspend(step), syscall, self)
-    }
+  if (runtime.yieldsSoon()) return Effect.andThen(runtime.yieldNow, transferAgain(self, syscall, transfer))
+  const code = transfer.step(netpoll.currentOwner)
+  switch (code) {
+    case core.DONE:
+      return Effect.void
+    case core.WAIT_READY_LOCKED:
+      return Effect.ensuring(netpoll.waitReady(transfer.direction, transferAgain(self, syscall, transfer)), Effect.sync(() => transfer.release()))
+    case core.UNEXPECTED_EOF:
+      return Effect.fail(
+        new NetError.UnexpectedEof({ syscall: "read", address: self.remote, bytesRead: transfer.done })
+      )
+    case core.LIMIT_EXCEEDED:
+      return Effect.fail(
+        new NetError.LimitExceeded({
+          operation: "readToEnd",
+          limit: transfer instanceof core.ReadToEnd ? transfer.maxBytes : 0
+        })
+      )
+    default:
+      return waitOrFail(code, transfer.direction, transferAgain(self, syscall, transfer), syscall, self)
   }
-  return step()
 }
+
+/** A transfer's next step, as the effect a woken fiber runs. */
+const transferAgain = <B>(
+  self: StreamImpl<unknown>,
+  syscall: "read" | "write",
+  transfer: core.Transfer<B>
+): Effect.Effect<void, NetError.NetError> => Effect.suspend(() => transferEffect(self, syscall, transfer))
 
 const decoder = new TextDecoder()
 
